@@ -1,0 +1,59 @@
+# Lab 5 — Image Segmentation. `make lab` to work, `make test` to check everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# nbgrader runs `alembic` from PATH: keep the venv's bin/ first.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+SUBMISSIONS ?=
+GRADE_OUT ?= build/grading
+
+.PHONY: setup lab test smoke bench release grade bench-grading data clean help
+
+help:
+	@echo "make lab      set up if needed, then JupyterLab on notebooks/"
+	@echo "make test     the test suite: package, notebooks in grade mode, nbgrader round trip"
+	@echo "make smoke    run every solution notebook in smoke mode (executed copies in build/smoke)"
+	@echo "make bench    smoke runs + one table of wall time and quality (build/bench.json)"
+	@echo "make release  regenerate notebooks/ from solutions/ with nbgrader and check for leaks"
+	@echo "make grade SUBMISSIONS=<folder or zip>   autograde submissions (TAs)"
+	@echo "make bench-grading   seconds per student for grading the whole lab"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+data: $(STAMP)
+	$(PY) -m labutils.data shapes
+
+lab: $(STAMP) data
+	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) notebooks/
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not smoke" $(PYTEST_ARGS)
+
+smoke: $(STAMP)
+	$(PY) -m labutils.runner smoke
+
+bench: $(STAMP)
+	$(PY) -m labutils.runner bench
+
+release: $(STAMP)
+	$(PY) -m labutils.release
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder or zip> [GRADE_OUT=build/grading]"; exit 2; }
+	$(PY) -m labutils.grading "$(SUBMISSIONS)" --out "$(GRADE_OUT)" $(GRADE_ARGS)
+
+bench-grading: $(STAMP)
+	$(PY) -m labutils.grading.bench
+
+clean:
+	rm -rf build .pytest_cache

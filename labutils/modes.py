@@ -1,0 +1,102 @@
+"""Run modes and the budgets that go with them: the one place that decides both.
+
+* ``smoke``: CPU, offline, the bundled Shapes data; each notebook in a few minutes.
+* ``full``:  a GPU, the real datasets and pretrained weights.
+* ``grade``: set while nbgrader executes a notebook; the least work that still runs every cell.
+
+``LAB_MODE`` overrides the automatic choice (GPU present -> ``full``, else ``smoke``), except
+while nbgrader executes (it exports ``NBGRADER_EXECUTION``): then ``grade`` always wins, so no
+submission can make grading train or download.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Mode = Literal["smoke", "full", "grade"]
+MODES: tuple[Mode, ...] = ("smoke", "full", "grade")
+
+MODE_ENV = "LAB_MODE"
+NBGRADER_ENV = "NBGRADER_EXECUTION"
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """The resolved mode and a one-line reason a student can read."""
+
+    mode: Mode
+    reason: str
+
+
+def resolve_mode(env: Mapping[str, str] | None = None, cuda: bool | None = None) -> ModeChoice:
+    """Decide the run mode from the environment (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    requested = env.get(MODE_ENV, "").strip().lower()
+    if requested and requested not in MODES:
+        raise ValueError(
+            f"{MODE_ENV}={env[MODE_ENV]!r} is not a run mode. Valid values: {', '.join(MODES)}. "
+            f"Unset it to let the lab choose (GPU -> full, CPU -> smoke)."
+        )
+    if env.get(NBGRADER_ENV):
+        return ModeChoice("grade", f"nbgrader is executing this notebook ({NBGRADER_ENV} is set)")
+    if requested:
+        return ModeChoice(requested, f"{MODE_ENV}={requested} was set")  # type: ignore[arg-type]
+    if cuda is None:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    if cuda:
+        return ModeChoice("full", f"a GPU is available (set {MODE_ENV}=smoke for the quick run)")
+    return ModeChoice("smoke", "no GPU: the quick CPU run on the bundled Shapes data")
+
+
+# Budgets per notebook and mode. Notebooks read them through ``Lab.budget``; nothing else
+# hard-codes an image size, a step count or a subset size.
+BUDGETS: dict[str, dict[Mode, dict[str, Any]]] = {
+    "00_setup": {
+        "smoke": {"dataset": "shapes"},
+        "full": {"dataset": "real"},
+        "grade": {"dataset": "shapes"},
+    },
+    "01_transpose_convolution": {
+        "smoke": {"demo_size": 16},
+        "full": {"demo_size": 32},
+        "grade": {"demo_size": 8},
+    },
+    "02_unet_pascal_voc": {
+        "smoke": {"dataset": "shapes", "image_size": (128, 160), "epochs": 6, "batch_size": 8,
+                  "base_channels": 16, "train_images": None, "val_images": None, "lr": 3e-3},
+        "full": {"dataset": "voc", "image_size": (320, 320), "epochs": 40, "batch_size": 16,
+                 "base_channels": 64, "train_images": None, "val_images": None, "lr": 1e-3},
+        "grade": {"dataset": "shapes", "image_size": (64, 80), "epochs": 1, "batch_size": 4,
+                  "base_channels": 8, "train_images": 8, "val_images": 4, "lr": 3e-3},
+    },
+    "03_mask_rcnn_coco": {
+        "smoke": {"dataset": "shapes", "image_size": (128, 160), "minutes": 3.0, "max_steps": 2000,
+                  "batch_size": 4, "val_images": None},
+        "full": {"dataset": "coco", "image_size": (480, 640), "minutes": 30.0, "max_steps": 4000,
+                 "batch_size": 4, "val_images": 500},
+        "grade": {"dataset": "shapes", "image_size": (64, 80), "minutes": 0.1, "max_steps": 2,
+                  "batch_size": 2, "val_images": 4},
+    },
+    "04_panoptic_segmentation": {
+        "smoke": {"dataset": "shapes", "image_size": (128, 160), "minutes": 2.0, "batch_size": 4,
+                  "val_images": None},
+        "full": {"dataset": "shapes", "image_size": (128, 160), "minutes": 10.0, "batch_size": 8,
+                 "val_images": None},
+        "grade": {"dataset": "shapes", "image_size": (64, 80), "minutes": 0.05, "batch_size": 2,
+                  "val_images": 4},
+    },
+}
+
+
+def budget(notebook: str, mode: Mode) -> dict[str, Any]:
+    """The budget of ``notebook`` (its file stem) in ``mode``, as a fresh dict."""
+    try:
+        per_mode = BUDGETS[notebook]
+    except KeyError:
+        raise KeyError(f"no budget for notebook {notebook!r}; known: {', '.join(BUDGETS)}") from None
+    return dict(per_mode[mode])

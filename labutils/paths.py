@@ -1,0 +1,36 @@
+"""Where data lives: ``LAB_DATA_DIR``, else ``/content/data`` in Colab, ``data/`` in a checkout,
+or a per-user cache folder when the package was installed from pip."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+DATA_ENV = "LAB_DATA_DIR"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def is_checkout() -> bool:
+    """True when labutils runs from a clone of the lab (not a pip install)."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "solutions").is_dir()
+
+
+def data_root() -> Path:
+    """The data root, created if missing."""
+    if os.environ.get(DATA_ENV):
+        root = Path(os.environ[DATA_ENV]).expanduser()
+    elif in_colab():
+        root = Path("/content/data")
+    elif is_checkout():
+        root = REPO_ROOT / "data"
+    else:
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        root = cache / "lab5-segmentation"
+    root.mkdir(parents=True, exist_ok=True)
+    return root.resolve()
