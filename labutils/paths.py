@@ -34,3 +34,21 @@ def data_root() -> Path:
         root = cache / "lab5-segmentation"
     root.mkdir(parents=True, exist_ok=True)
     return root.resolve()
+
+
+DRIVE_ROOT = Path("/content/drive")
+
+
+def use_google_drive(folder: str = "lab5-data") -> Path:
+    """In Colab: mount Google Drive and make ``MyDrive/<folder>`` the data root, so downloads
+    and checkpoints survive a disconnected runtime. Call it before ``labutils.setup()``."""
+    if not in_colab():
+        raise RuntimeError("use_google_drive() works in Google Colab only; elsewhere set "
+                           f"{DATA_ENV} to a folder instead.")
+    from google.colab import drive  # type: ignore[import-not-found]
+
+    drive.mount(str(DRIVE_ROOT))
+    root = DRIVE_ROOT / "MyDrive" / folder
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ[DATA_ENV] = str(root)
+    return root

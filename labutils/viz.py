@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import colorsys
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from labutils.data.classes import VOC_PALETTE, VOID
 
@@ -122,6 +124,7 @@ def plot_curves(history: Mapping[str, Sequence[float]], title: str = "Training",
             values = list(history[key])
             ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) < 30 else None,
                     label=key.replace("_", " "))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
@@ -135,6 +138,4 @@ def instance_colors(n: int, seed: int = 0) -> list[tuple[int, int, int]]:
     """``n`` distinct bright colours for drawing instances."""
     rng = np.random.default_rng(seed)
     hues = (np.arange(n) * 0.618033988749895 + rng.uniform()) % 1.0
-    import colorsys
-
     return [tuple(int(255 * v) for v in colorsys.hsv_to_rgb(h, 0.75, 0.95)) for h in hues]

@@ -47,14 +47,14 @@ def test_planted_leak_is_refused(tmp_path):
     # ... an output is caught ...
     leaky.cells[0].outputs = [nbformat.v4.new_output("stream", text="42")]
     assert any("has an output" in p for p in find_leaks(leaky, leaky, "leaky.ipynb"))
-    # ... and build_release refuses to write a release from a source whose solution is unmarked
-    # in a test cell (copied verbatim into the release).
+    # ... and build_release refuses to write a release whose visible cell repeats a solution
+    # line (nbgrader itself has no reason to object to that).
+    from tools.nbcells import code
+
     solutions = tmp_path / "solutions"
     solutions.mkdir()
     leaky.cells[0].outputs = []
-    leaky.cells.append(tests("nb99-g-test", "# the secret answer is 42!! in a visible cell\n"
-                                            "### BEGIN SOLUTION\nx = 'the secret answer is 42!!'\n"
-                                            "### END SOLUTION", 1))
+    leaky.cells.append(code("def g():\n    return 'the secret answer is 42!!'"))
     nbformat.write(leaky, solutions / "99_leak.ipynb")
     with pytest.raises(LeakError):
         build_release(tmp_path / "out", solutions)
