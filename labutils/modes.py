@@ -93,6 +93,14 @@ BUDGETS: dict[str, dict[Mode, dict[str, Any]]] = {
 }
 
 
+# How many Shapes scenes each mode generates (grade: a handful, in a private data root).
+SHAPES_SIZE: dict[Mode, dict[str, int]] = {
+    "smoke": {"train": 400, "val": 100},
+    "full": {"train": 400, "val": 100},
+    "grade": {"train": 40, "val": 20},
+}
+
+
 def budget(notebook: str, mode: Mode) -> dict[str, Any]:
     """The budget of ``notebook`` (its file stem) in ``mode``, as a fresh dict."""
     try:

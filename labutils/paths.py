@@ -1,10 +1,18 @@
 """Where data lives: ``LAB_DATA_DIR``, else ``/content/data`` in Colab, ``data/`` in a checkout,
-or a per-user cache folder when the package was installed from pip."""
+or a per-user cache folder when the package was installed from pip.
+
+While nbgrader executes a notebook and no ``LAB_DATA_DIR`` was given, the data root is a fresh
+private folder of that process, so a submission never reads or writes data another one sees.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 DATA_ENV = "LAB_DATA_DIR"
@@ -21,10 +29,21 @@ def is_checkout() -> bool:
     return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "solutions").is_dir()
 
 
+@lru_cache(maxsize=1)
+def _private_root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="lab5-grade-data-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
 def data_root() -> Path:
     """The data root, created if missing."""
+    from labutils.modes import NBGRADER_ENV
+
     if os.environ.get(DATA_ENV):
         root = Path(os.environ[DATA_ENV]).expanduser()
+    elif os.environ.get(NBGRADER_ENV):
+        root = _private_root()
     elif in_colab():
         root = Path("/content/data")
     elif is_checkout():

@@ -62,3 +62,19 @@ def test_grade_mode_never_uses_the_gpu(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     lab = labutils.setup("01_transpose_convolution", verbose=False)
     assert lab.mode == "grade" and lab.device.type == "cpu"
+
+
+def test_grade_mode_uses_a_small_private_shapes_set(monkeypatch, tmp_path):
+    from labutils import paths
+    from labutils.data.shapes import ensure_shapes
+
+    monkeypatch.delenv("LAB_DATA_DIR", raising=False)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    paths._private_root.cache_clear()
+    root = paths.data_root()
+    assert root.name.startswith("lab5-grade-data-") and root != paths.REPO_ROOT / "data"
+    shapes = ensure_shapes(progress=False)
+    assert shapes.root == root / "shapes-grade"
+    names = (shapes.voc_dir / "ImageSets/Segmentation/train.txt").read_text().split()
+    assert len(names) == 40
+    paths._private_root.cache_clear()

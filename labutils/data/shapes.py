@@ -461,11 +461,21 @@ def generate(out: Path | str, config: ShapesConfig | None = None, progress: bool
 
 def ensure_shapes(root: Path | str | None = None, config: ShapesConfig | None = None,
                   progress: bool = True) -> ShapesPaths:
-    """The Shapes tree under ``root`` (default: ``<data root>/shapes``), generated on first use."""
+    """The Shapes tree under ``root``, generated on first use.
+
+    By default its size follows the run mode (``labutils.modes.SHAPES_SIZE``) and it lives in
+    ``<data root>/shapes`` (``shapes-grade`` for the small set of grade mode).
+    """
+    from labutils.modes import SHAPES_SIZE, resolve_mode
     from labutils.paths import data_root
 
-    cfg = config or ShapesConfig()
-    out = Path(root) if root is not None else data_root() / "shapes"
+    if config is None:
+        mode = resolve_mode().mode
+        cfg = ShapesConfig(**SHAPES_SIZE[mode])
+        name = "shapes-grade" if mode == "grade" else "shapes"
+    else:
+        cfg, name = config, "shapes"
+    out = Path(root) if root is not None else data_root() / name
     stamp = out / ".complete"
     if stamp.is_file() and stamp.read_text().strip() == cfg.fingerprint():
         return ShapesPaths(out)
