@@ -153,21 +153,22 @@ def plot_conv_matrix(C, in_shape: tuple[int, int], out_shape: tuple[int, int]):
     """The matrix ``C`` of a convolution (flattened input → flattened output) and ``Cᵀ``."""
     C = np.asarray(C, dtype=float)
     vmax = float(np.abs(C).max()) or 1.0
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [4, 1.2]})
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [4, 1.2]},
+                             layout="constrained")
     for ax, M, title, (rows, cols) in (
         (axes[0], C, f"C: conv2d as a matrix, {C.shape[0]}×{C.shape[1]}", (out_shape, in_shape)),
         (axes[1], C.T, f"Cᵀ, {C.shape[1]}×{C.shape[0]}", (in_shape, out_shape)),
     ):
-        ax.imshow(M, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
+        image = ax.imshow(M, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
         ax.set_title(title)
         ax.set_ylabel(f"flattened {'output' if M is C else 'input'} {rows[0]}×{rows[1]}")
         ax.set_xlabel(f"flattened {'input' if M is C else 'output'} {cols[0]}×{cols[1]}")
         ax.set_xticks(range(M.shape[1]))
         ax.set_yticks(range(M.shape[0]))
         ax.tick_params(labelsize=6)
+    fig.colorbar(image, ax=axes, fraction=0.02, label="kernel weight (0: white)")
     fig.suptitle("Each row of C is the kernel slid to one output position; "
                  "Cᵀ sends each output back to the inputs that made it")
-    fig.tight_layout()
     return fig
 
 
