@@ -11,6 +11,8 @@ from typing import Literal
 
 import torch
 
+from labutils.paths import use_google_drive  # noqa: F401 (offered to 00_setup from here too)
+
 Status = Literal["ok", "warn", "fail"]
 SYMBOL: dict[str, str] = {"ok": "✓", "warn": "!", "fail": "✗"}
 
@@ -35,18 +37,35 @@ class Download:
 
     name: str
     function: str  # the function in ``labutils.data.real`` that fetches it
-    size_gb: float  # approximate download size
-    disk_gb: float  # approximate disk space needed while unpacking
+    size_bytes: int  # what is downloaded (archives from labutils.data.sources, plus images)
+    unpack_factor: float  # disk needed while unpacking, as a multiple of the download
     used_by: str
 
+    @property
+    def size_gb(self) -> float:
+        return self.size_bytes / 1e9
 
-DOWNLOADS: tuple[Download, ...] = (
-    Download("Pascal VOC 2012 (trainval)", "download_voc", 2.0, 4.0, "02_unet_pascal_voc"),
-    Download("COCO 2017 subset (val images + instance annotations)", "download_coco_subset",
-             1.0, 2.0, "03_mask_rcnn_coco"),
-    Download("COCO 2017 panoptic annotations (val)", "download_coco_panoptic",
-             0.9, 2.0, "04_panoptic_segmentation"),
-)
+    @property
+    def disk_gb(self) -> float:
+        return self.size_gb * self.unpack_factor
+
+
+def _downloads() -> tuple[Download, ...]:
+    from labutils.data import sources
+
+    n_images = len(sources.COCO_SUBSET_CATEGORIES) * sources.COCO_SUBSET_IMAGES_PER_CATEGORY
+    subset = sources.COCO_ANNOTATIONS_2017.size + n_images * sources.COCO_MEAN_IMAGE_BYTES
+    return (
+        Download("Pascal VOC 2012 (trainval)", "download_voc", sources.VOC2012.size, 2.0,
+                 "02_unet_pascal_voc"),
+        Download("COCO 2017 subset (val images + instance annotations)", "download_coco_subset",
+                 subset, 2.0, "03_mask_rcnn_coco"),
+        Download("COCO 2017 panoptic annotations (val)", "download_coco_panoptic",
+                 sources.COCO_PANOPTIC_2017.size, 2.0, "04_panoptic_segmentation"),
+    )
+
+
+DOWNLOADS: tuple[Download, ...] = _downloads()
 
 
 @dataclass(frozen=True)
@@ -204,21 +223,3 @@ def report(checks: list[Check]) -> str:
     else:
         lines.append("\n✓ Ready: everything the lab needs is here.")
     return "\n".join(lines)
-
-
-def use_google_drive(folder: str = "lab5-data") -> Path:
-    """Colab only: mount Google Drive and make ``MyDrive/<folder>`` the data root of this runtime,
-    so downloads survive a disconnected runtime. Each notebook's runtime has to call it again."""
-    import os
-
-    from labutils.paths import DATA_ENV, in_colab
-
-    if not in_colab():
-        raise RuntimeError("Google Drive can only be mounted in Colab; locally, set LAB_DATA_DIR.")
-    from google.colab import drive  # type: ignore[import-not-found]
-
-    drive.mount("/content/drive")
-    root = Path("/content/drive/MyDrive") / folder
-    root.mkdir(parents=True, exist_ok=True)
-    os.environ[DATA_ENV] = str(root)
-    return root

@@ -47,6 +47,7 @@ COCO_VAL2017_IMAGE_URLS = (
     "https://images.cocodataset.org/val2017/{file_name}",
 )
 COCO_IMAGES_ENV = "LAB_COCO_IMAGES_URL"
+COCO_MEAN_IMAGE_BYTES = 160_000  # a val2017 JPEG is about this size, for the estimates in 00_setup
 
 # The COCO subset notebook 03 fine-tunes on in `full` mode: these categories, so many images each.
 COCO_SUBSET_CATEGORIES = ("person", "dog", "cat", "car", "bicycle")
