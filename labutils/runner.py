@@ -32,7 +32,8 @@ def run_notebook(path: Path, out_dir: Path, mode: str = "smoke", timeout: int = 
     report.unlink(missing_ok=True)
     nb = nbformat.read(path, as_version=4)
     env_before = dict(os.environ)
-    os.environ.update({"LAB_MODE": mode, REPORT_ENV: str(report), "MPLBACKEND": "Agg"})
+    os.environ.update({"LAB_MODE": mode, REPORT_ENV: str(report)})
+    os.environ.pop("MPLBACKEND", None)  # the kernel draws inline, so executed copies keep figures
     os.environ.pop("NBGRADER_EXECUTION", None)
     start = time.perf_counter()
     status, error = "ok", ""
