@@ -147,8 +147,8 @@ def check_device(device: torch.device, mode: str, colab: bool) -> Check:
     """The device, and what to do when there is no GPU but a GPU would help."""
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
-        total = torch.cuda.get_device_properties(device).total_memory / 2**30
-        return Check("device", "ok", f"GPU: {name} ({total:.0f} GiB)")
+        total = torch.cuda.get_device_properties(device).total_memory / 1e9
+        return Check("device", "ok", f"GPU: {name} ({total:.0f} GB)")
     if device.type == "mps":
         return Check("device", "ok", "Apple GPU (MPS)",
                      "MPS runs the lab, but slower than CUDA; smoke mode is the safe choice.")
@@ -173,12 +173,14 @@ def check_mode(mode: str, reason: str, gpu: bool) -> Check:
 
 
 def free_gb(path: Path) -> float:
-    """Free disk space (GiB) where ``path`` lives."""
-    return shutil.disk_usage(path).free / 2**30
+    """Free disk space in GB (10⁹ bytes, the unit of every size the lab prints) where ``path``
+    lives."""
+    return shutil.disk_usage(path).free / 1e9
 
 
-def check_data_root(root: Path, need_gb: float = 0.1) -> Check:
-    """The data root exists, is writable and has ``need_gb`` free."""
+def check_data_root(root: Path, need_gb: float = 0.1, optional_gb: float = 0.0) -> Check:
+    """The data root exists, is writable and has ``need_gb`` free (else ✗); a warning (!) when
+    there is less than ``need_gb + optional_gb``, room for every optional download."""
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -189,11 +191,16 @@ def check_data_root(root: Path, need_gb: float = 0.1) -> Check:
         return Check("data root", "fail", f"{root} is not writable ({err.strerror})",
                      "set LAB_DATA_DIR to a folder you can write to, then restart the kernel.")
     free = free_gb(root)
-    found = f"{root} ({free:.1f} GiB free)"
+    found = f"{root} ({free:.1f} GB free)"
     if free < need_gb:
         return Check("data root", "fail", found,
-                     f"needs about {need_gb:.1f} GiB free: free some space or point LAB_DATA_DIR "
+                     f"needs about {need_gb:.1f} GB free: free some space or point LAB_DATA_DIR "
                      "at a larger disk, then restart the kernel.")
+    if free < need_gb + optional_gb:
+        return Check("data root", "warn", found,
+                     f"all the optional downloads together need about {optional_gb:.1f} GB: "
+                     "fetch only what you need (section 4 checks the space for what you ask "
+                     "for), or point LAB_DATA_DIR at a larger disk.")
     return Check("data root", "ok", found)
 
 
@@ -201,7 +208,7 @@ def check_environment(lab) -> list[Check]:
     """Every check for ``lab`` (what :func:`labutils.setup` returned), in report order."""
     import torchvision
 
-    need = sum(d.disk_gb for d in DOWNLOADS) if lab.mode == "full" else 0.1
+    optional = sum(d.disk_gb for d in DOWNLOADS) if lab.mode == "full" else 0.0
     return [
         check_python(),
         check_version("torch", torch.__version__),
@@ -210,7 +217,7 @@ def check_environment(lab) -> list[Check]:
         *check_packages(),
         check_device(lab.device, lab.mode, lab.colab),
         check_mode(lab.mode, lab.reason, torch.cuda.is_available()),
-        check_data_root(lab.data_root, need),
+        check_data_root(lab.data_root, optional_gb=optional),
     ]
 
 

@@ -36,6 +36,29 @@ def test_data_root(tmp_path):
     assert bad.status == "fail" and "LAB_DATA_DIR" in bad.advice
     full = ec.check_data_root(tmp_path, need_gb=1e9)
     assert full.status == "fail" and "free" in full.advice
+    tight = ec.check_data_root(tmp_path, optional_gb=1e9)  # no room for every optional download
+    assert tight.status == "warn" and "section 4" in tight.advice
+    assert "GB free" in tight.found and "GiB" not in tight.found
+
+
+def test_full_mode_warns_instead_of_failing_without_room_for_every_download(tmp_path, monkeypatch):
+    lab = SimpleNamespace(mode="full", reason="test", device=torch.device("cpu"),
+                          colab=False, data_root=tmp_path)
+    monkeypatch.setattr(ec, "free_gb", lambda path: 1.0)
+    [root] = [c for c in ec.check_environment(lab) if c.name == "data root"]
+    assert root.status == "warn"
+    lab.mode = "smoke"
+    [root] = [c for c in ec.check_environment(lab) if c.name == "data root"]
+    assert root.status == "ok"
+
+
+def test_sizes_are_decimal_gb(tmp_path):
+    import shutil
+
+    from labutils.data.download import human_size
+
+    assert abs(ec.free_gb(tmp_path) - shutil.disk_usage(tmp_path).free / 1e9) < 0.01
+    assert human_size(1_500_000_000) == "1.5 GB" and human_size(2_000_000) == "2.0 MB"
 
 
 def test_cpu_device_advice_depends_on_where():

@@ -124,6 +124,37 @@ def test_size_check_explains_typical_mistakes(offset, needle):
     assert needle in str(err.value) and "nn.ConvTranspose2d gives" in str(err.value)
 
 
+def conv_formula(in_size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+    """nn.Conv2d's size formula: the shrinking direction."""
+    return (in_size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def dilation_times_kernel(in_size, kernel_size, stride=1, padding=0, output_padding=0,
+                          dilation=1):
+    return (in_size - 1) * stride - 2 * padding + dilation * kernel_size + output_padding
+
+
+@pytest.mark.parametrize("wrong, needle, not_needle", [
+    (conv_formula, "size formula of an ordinary convolution", "output_padding is missing"),
+    (dilation_times_kernel, "not dilation * kernel_size", "multiplied by the stride"),
+])
+def test_size_check_names_the_formula_mistakes(wrong, needle, not_needle):
+    with pytest.raises(AssertionError) as err:
+        nb01.check_conv_transpose_output_size(wrong)
+    assert needle in str(err.value) and not_needle not in str(err.value)
+
+
+def test_size_cases_run_simplest_first():
+    cases = [c for c, _ in nb01.output_size_cases()]
+    defaults = dict(stride=1, padding=0, output_padding=0, dilation=1)
+    changed = [sum(c[k] != v for k, v in defaults.items()) for c in cases]
+    assert changed == sorted(changed) and changed[0] == 0
+    # Among one-parameter cases: stride, then padding, then dilation.
+    singles = [next(k for k, v in defaults.items() if c[k] != v)
+               for c, n in zip(cases, changed) if n == 1]
+    assert list(dict.fromkeys(singles)) == ["stride", "padding", "dilation"]
+
+
 def test_size_check_wants_an_int():
     with pytest.raises(AssertionError, match="Python int. Use //"):
         nb01.check_conv_transpose_output_size(lambda **c: float(size_by_torch(**c)))
@@ -135,6 +166,8 @@ def test_size_check_wants_an_int():
 def test_exercise_check_passes_the_right_matrix_and_hides_values():
     right = by_torch(A, B, 2)
     nb01.check_exercise_stride2(right.tolist(), A, B)
+    nb01.check_exercise_stride2(tuple(tuple(row) for row in right.tolist()), A, B)
+    nb01.check_exercise_stride2(torch.from_numpy(right), A, B)
     wrong = right.copy()
     wrong[1, 2] += 1
     with pytest.raises(AssertionError) as err:
@@ -144,6 +177,23 @@ def test_exercise_check_passes_the_right_matrix_and_hides_values():
     assert str(int(right[1, 2])) + "," not in msg.split("is not right")[1]
     with pytest.raises(AssertionError, match="has shape"):
         nb01.check_exercise_stride2(by_torch(A, B, 1), A, B)
+
+
+@pytest.mark.parametrize("answer, needle", [
+    ([[2, 4, 1, 2], [6, 8, 3], [0, 0, 3, 6], [0, 0, 9, 12]], "row 1 has 3 numbers; each row needs 4"),
+    ([[2, 4, 1, 2], 6], "row 1 is 6, not a row"),
+    (None, "exercise_stride2 is None"),
+    ({"rows": 4}, "exercise_stride2 is dict"),
+    ([["2", "x", 1, 2]] * 4, "numbers only"),
+])
+def test_exercise_check_explains_malformed_answers(answer, needle):
+    with pytest.raises(AssertionError) as err:
+        nb01.check_exercise_stride2(answer, A, B)
+    assert needle in str(err.value)
+
+
+def test_exercise_check_accepts_what_the_hidden_test_accepts():
+    assert set(nb01.MATRIX_TYPES) == {np.ndarray, torch.Tensor, list, tuple}
 
 
 # --------------------------------------------------------------------------- batched
@@ -185,13 +235,66 @@ def test_batched_check_explains_typical_mistakes(wrong, needle):
     assert needle in str(err.value)
 
 
-def test_batched_check_explains_one_sided_padding():
-    def top_left_crop(x, w, b=None, stride=1, padding=0, output_padding=0):
-        full = batched_by_torch(x, w, b, stride=stride, padding=0, output_padding=output_padding)
+@pytest.mark.parametrize("keep_top_left, needle", [
+    (True, "cropped from the bottom and right only"),
+    (False, "cropped from the top and left only"),
+])
+def test_batched_check_explains_one_sided_padding(keep_top_left, needle):
+    def one_sided(x, w, b=None, stride=1, padding=0, output_padding=0):
+        full = batched_by_torch(x, w, None, stride=stride, padding=0,
+                                output_padding=output_padding)
         h = full.shape[-2] - 2 * padding
         wd = full.shape[-1] - 2 * padding
-        return full[..., :h, :wd]
+        out = full[..., :h, :wd] if keep_top_left else full[..., 2 * padding:, 2 * padding:]
+        return out if b is None else out + b.reshape(1, -1, 1, 1)
 
     with pytest.raises(AssertionError) as err:
-        nb01.check_conv_transpose2d_batched(top_left_crop)
-    assert "top-left only" in str(err.value)
+        nb01.check_conv_transpose2d_batched(one_sided)
+    assert needle in str(err.value)
+
+
+def batched_loop(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                 accumulate=True, crop_output_padding=False):
+    """A student's loop with one switchable mistake (``=`` for ``+=``, or output_padding rows
+    that are zeroed instead of kept)."""
+    x_, w_ = np.asarray(x, dtype=float), np.asarray(weight, dtype=float)
+    (n, _, h, w), (_, c_out, kh, kw) = x_.shape, w_.shape
+    full = np.zeros((n, c_out, (h - 1) * stride + kh + output_padding,
+                     (w - 1) * stride + kw + output_padding))
+    for i in range(h):
+        for j in range(w):
+            patch = np.einsum("nc,cokl->nokl", x_[:, :, i, j], w_)
+            window = (slice(None), slice(None), slice(i * stride, i * stride + kh),
+                      slice(j * stride, j * stride + kw))
+            if accumulate:
+                full[window] += patch
+            else:
+                full[window] = patch
+    out = full[:, :, padding:full.shape[2] - padding, padding:full.shape[3] - padding].copy()
+    if crop_output_padding and output_padding:
+        out[:, :, -output_padding:, :] = 0
+        out[:, :, :, -output_padding:] = 0
+    if bias is not None:
+        out = out + np.asarray(bias, dtype=float).reshape(1, -1, 1, 1)
+    return torch.from_numpy(out) if isinstance(x, torch.Tensor) else out
+
+
+def test_batched_loop_helper_is_right_without_its_mistakes():
+    nb01.check_conv_transpose2d_batched(batched_loop)
+
+
+def test_batched_check_explains_overwriting():
+    with pytest.raises(AssertionError) as err:
+        nb01.check_conv_transpose2d_batched(
+            lambda *a, **kw: batched_loop(*a, accumulate=False, **kw))
+    msg = str(err.value)
+    assert "(+=) instead of overwriting it (=)" in msg and "N = C_in = C_out = 1" not in msg
+
+
+def test_batched_check_explains_output_padding():
+    with pytest.raises(AssertionError) as err:
+        nb01.check_conv_transpose2d_batched(
+            lambda *a, **kw: batched_loop(*a, crop_output_padding=True, **kw))
+    msg = str(err.value)
+    assert "padding cropped off the bottom and right" in msg and "output_padding keeps them" in msg
+    assert "zeros beyond the full result" not in msg

@@ -50,6 +50,33 @@ def test_static_figures_draw():
         plt.close(fig)
 
 
+@pytest.mark.parametrize("stride, kernel, note", [
+    (1, 2, "where copies overlap, they add up"),
+    (2, 2, "tile the output without overlapping"),
+    (3, 2, "do not overlap, and zeros lie between them"),
+    (2, 3, "where copies overlap, they add up"),
+])
+def test_static_stepper_title_says_whether_copies_overlap(stride, kernel, note):
+    fig = tc.plot_steps(A, tw.ramp_kernel(kernel), stride)
+    title = fig._suptitle.get_text()
+    plt.close(fig)
+    assert note in title and f"stride {stride}" in title
+    if "overlap," not in note:
+        assert "add up" not in title
+
+
+def test_checkerboard_figure_shows_inputs_and_settings():
+    fig = tc.plot_checkerboard(8)
+    panels = fig.axes[:8]  # a 2×4 grid, row by row (the colour bars come after)
+    titles = [ax.get_title() for ax in panels]
+    plt.close(fig)
+    assert titles[0].startswith("input: constant") and titles[4].startswith("input: smooth")
+    outputs = titles[1:4] + titles[5:]
+    assert sum("padding=1, output_padding=1" in t for t in outputs) == 2  # k=3, both inputs
+    assert all("→ 16×16" in t for t in outputs)
+    assert np.array_equal(fig.axes[0].get_images()[0].get_array(), np.ones((8, 8)))
+
+
 def test_checkerboard_comes_from_uneven_overlap():
     outs = tc.checkerboard_outputs(8)
     inner = (slice(3, -3), slice(3, -3))

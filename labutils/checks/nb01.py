@@ -76,6 +76,19 @@ def _overlaps(a_shape, b_shape, stride: int) -> np.ndarray:
     return _tconv(np.ones(a_shape), np.ones(b_shape), stride)
 
 
+OVERWRITE_HINT = "add each product to what is already there (+=) instead of overwriting it (=)."
+
+
+def _wrong_only_where_covered_twice(got: np.ndarray, want: np.ndarray,
+                                    coverage: np.ndarray) -> bool:
+    """The ``=`` for ``+=`` mistake: every wrong entry is covered by more than one copy of the
+    kernel, and some entries covered once (right ones) show the rest is fine. ``coverage``
+    counts the copies per entry and broadcasts to ``want``."""
+    wrong = np.abs(got - want) > ATOL * (1 + np.abs(want))
+    coverage = np.broadcast_to(coverage, want.shape)
+    return bool(wrong.any() and (coverage[wrong] > 1).all() and (coverage <= 1).any())
+
+
 # --------------------------------------------------------------------------- exercise 1
 
 
@@ -109,10 +122,9 @@ def _diagnose_by_hand(got: np.ndarray, A: np.ndarray, B: np.ndarray, stride: int
         if _same(got, unstrided):
             return ("the copies are placed at (i, j) instead of (i*stride, j*stride): the stride "
                     "says how far apart neighbouring copies of B start.")
-    wrong = np.abs(got - _tconv(A, B, stride)) > ATOL
-    if wrong.any() and (_overlaps(A.shape, B.shape, stride)[wrong] > 1).all():
-        return ("only entries where copies of B overlap are wrong: add each product to what is "
-                "already there (+=) instead of overwriting it (=).")
+    want = _tconv(A, B, stride)
+    if _wrong_only_where_covered_twice(got, want, _overlaps(A.shape, B.shape, stride)):
+        return "only entries where copies of B overlap are wrong: " + OVERWRITE_HINT
     return "compare this entry with the sum of the products listed above."
 
 
@@ -161,8 +173,18 @@ def torch_output_size(in_size: int, kernel_size: int, stride: int = 1, padding: 
     return int(y.shape[-1])
 
 
+def _simplest_first(case: dict[str, int]) -> tuple[int, ...]:
+    """Sort key: fewest parameters away from their defaults first; among those, stride before
+    padding before output_padding before dilation; then the smallest sizes."""
+    changed = (case["stride"] != 1) + (case["padding"] != 0) + (case["output_padding"] != 0) \
+        + (case["dilation"] != 1)
+    return (changed, case["dilation"], case["output_padding"], case["padding"], case["stride"],
+            case["in_size"], case["kernel_size"])
+
+
 def output_size_cases() -> list[tuple[dict[str, int], int]]:
-    """Every setting the size check tries, with PyTorch's answer (only those PyTorch accepts)."""
+    """Every setting the size check tries, with PyTorch's answer (only those PyTorch accepts),
+    simplest first, so that the first failure shows one mistake at a time."""
     cases = []
     for in_size, k, s, p, d in itertools.product(range(1, 6), range(1, 5), range(1, 4),
                                                  range(0, 3), range(1, 3)):
@@ -173,30 +195,43 @@ def output_size_cases() -> list[tuple[dict[str, int], int]]:
                 cases.append((case, torch_output_size(**case)))
             except RuntimeError:
                 continue
-    return cases
+    return sorted(cases, key=lambda c: _simplest_first(c[0]))
 
 
 def _diagnose_size(got, want: int, case: dict[str, int]) -> str:
-    k, s, p, op, d = (case[n] for n in ("kernel_size", "stride", "padding", "output_padding",
-                                        "dilation"))
-    causes = []
-    if op and got == want - op:
-        causes.append("output_padding is missing: it adds that many rows on one side (+ output_padding).")
-    if d > 1 and k > 1 and got == want - (d - 1) * (k - 1):
-        causes.append("dilation is missing: a dilated kernel spans dilation * (kernel_size - 1) + 1.")
-    if p and got == want + p:
-        causes.append("padding is subtracted once; it crops from both sides (- 2 * padding).")
-    if p and got == want + 2 * p:
-        causes.append("padding is ignored; in a transpose convolution it crops 2 * padding.")
-    if p and got == want + 4 * p:
-        causes.append("padding is added; in a transpose convolution it crops (- 2 * padding).")
-    if got == want + s:
-        causes.append("the input size is multiplied by the stride; the first copy of the kernel "
-                      "needs no step, so use (in_size - 1) * stride.")
-    if not causes:
-        causes.append("start from (in_size - 1) * stride + kernel_size (no padding, no dilation) "
-                      "and add the other parameters one at a time.")
-    return " ".join(causes)
+    """The likeliest mistake behind ``got``. The cases run simplest first, so a formula fails
+    first where the parameter it gets wrong is the only one (or the newest one) in play: the
+    detectors for that parameter come before the general ones."""
+    n, k, s, p, op, d = (case[name] for name in ("in_size", "kernel_size", "stride", "padding",
+                                                 "output_padding", "dilation"))
+    conv = (n + 2 * p - d * (k - 1) - 1) // s + 1  # nn.Conv2d's output size
+    detectors = [
+        (op > 0 and got == want - op,
+         "output_padding is missing: it adds that many rows on one side (+ output_padding)."),
+        (d > 1 and k > 1 and got == want - (d - 1) * (k - 1),
+         "dilation is missing: a dilated kernel spans dilation * (kernel_size - 1) + 1."),
+        (d > 1 and got == want + d - 1,
+         "the dilated kernel's span is dilation * (kernel_size - 1) + 1, not dilation * "
+         "kernel_size: there are kernel_size - 1 gaps between the taps, not kernel_size."),
+        (p > 0 and got == want + p,
+         "padding is subtracted once; it crops from both sides (- 2 * padding)."),
+        (p > 0 and got == want + 2 * p,
+         "padding is ignored; in a transpose convolution it crops 2 * padding."),
+        (p > 0 and got == want + 4 * p,
+         "padding is added; in a transpose convolution it crops (- 2 * padding)."),
+        (got == want + s,
+         "the input size is multiplied by the stride; the first copy of the kernel needs no "
+         "step, so use (in_size - 1) * stride."),
+        (got in (conv, conv + op),
+         "this is the size formula of an ordinary convolution, (in_size + 2 * padding - "
+         "dilation * (kernel_size - 1) - 1) // stride + 1, which shrinks a map. A transpose "
+         "convolution goes the other way: start from (in_size - 1) * stride + kernel_size."),
+    ]
+    for found, cause in detectors:
+        if found:
+            return cause
+    return ("start from (in_size - 1) * stride + kernel_size (no padding, no dilation) and add "
+            "the other parameters one at a time.")
 
 
 def check_conv_transpose_output_size(fn) -> None:
@@ -221,15 +256,40 @@ def check_conv_transpose_output_size(fn) -> None:
 # --------------------------------------------------------------------------- exercise 3
 
 
+MATRIX_TYPES = (np.ndarray, torch.Tensor, list, tuple)  # what the hidden test accepts, too
+
+
+def _matrix(M, name: str, columns: int) -> np.ndarray:
+    """A typed-in matrix (NumPy array, tensor, or list/tuple of rows) as float64 NumPy."""
+    if type(M) not in MATRIX_TYPES:
+        found = "None" if M is None else type(M).__name__
+        raise AssertionError(f"{name} is {found}: write the matrix as a NumPy array, "
+                             "np.array([[...], [...], ...]) with one inner list per row.")
+    if isinstance(M, torch.Tensor):
+        return M.detach().cpu().double().numpy()
+    if isinstance(M, (list, tuple)):
+        rows = (list, tuple, np.ndarray, torch.Tensor)
+        for r, row in enumerate(M):
+            if not isinstance(row, rows):
+                raise AssertionError(f"{name}: row {r} is {row!r}, not a row; write one inner "
+                                     f"list of {columns} numbers per row.")
+        lengths = [len(row) for row in M]
+        if len(set(lengths)) > 1:
+            r = next(r for r, n in enumerate(lengths) if n != columns)
+            raise AssertionError(f"{name}: row {r} has {lengths[r]} numbers; each row needs "
+                                 f"{columns} numbers.")
+    try:
+        return np.asarray(M, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise AssertionError(f"{name} must hold numbers only ({err}).") from None
+
+
 def check_exercise_stride2(M, A, B) -> None:
     """The student's matrix for ``A ⊗ᵀ B`` with stride 2. A wrong entry is named with the copy
     of B that covers it, not with its value (working it out is the exercise)."""
     A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
-    if M is None:
-        raise AssertionError("exercise_stride2 is None: write the matrix as a NumPy array.")
-    got = (M.detach().cpu().double().numpy() if isinstance(M, torch.Tensor)
-           else np.asarray(M, dtype=np.float64))
     want = _tconv(A, B, 2)
+    got = _matrix(M, "exercise_stride2", want.shape[1])
     if got.shape != want.shape:
         raise AssertionError(
             f"exercise_stride2 has shape {got.shape}; with A {A.shape}, B {B.shape} and stride 2 "
@@ -291,17 +351,31 @@ def _diagnose_batched(got: np.ndarray, case: dict) -> str:
     if p:
         full = ref(padding=0, output_padding=op)
         h, w_ = got.shape[-2:]
-        for name, r0, c0 in (("top-left", 0, 0), ("bottom-right", 2 * p, 2 * p)):
+        # Keeping the top-left of the full result crops only at the bottom-right, and back.
+        for name, r0, c0 in (("bottom and right", 0, 0), ("top and left", 2 * p, 2 * p)):
             if _same(got, full[..., r0: r0 + h, c0: c0 + w_]):
-                return (f"padding is cropped from the {name} only: padding p removes p rows/columns "
-                        "from each side of the full result.")
-    if op:
-        want = ref()
-        if _same(got[..., :-op, :-op], want[..., :-op, :-op]):
-            return ("only the last output_padding rows/columns are wrong: they are the ones "
-                    "output_padding adds to the bottom and right (zeros beyond the full result).")
-    return ("check the loops one at a time on a case with N = C_in = C_out = 1, then add the "
-            "channel sum: out[n, o] += x[n, c, i, j] * weight[c, o] over every input channel c.")
+                return (f"padding is cropped from the {name} only (2 * padding rows and columns "
+                        "there): padding p removes p rows and p columns from each side of the "
+                        "full result.")
+    want = ref()
+    if op and _same(got[..., :-op, :-op], want[..., :-op, :-op]):
+        kept = ("crop padding rows at the top but only padding - output_padding at the bottom "
+                "(the same for columns)" if op <= p else
+                "the padding rows cropped there come back, and the rows beyond the full result "
+                "are zeros (plus the bias)")
+        return ("only the last output_padding rows/columns are wrong: they are the rows and "
+                "columns that padding cropped off the bottom and right of the full result, and "
+                f"output_padding keeps them: {kept}.")
+    # How many copies of the kernel (one per input position) land on each output entry.
+    ones = lambda a: np.ones((1, 1, *a.shape[2:]))  # noqa: E731
+    if _wrong_only_where_covered_twice(got, want, _torch_batched(ones(x), ones(w), None, s, p, op)):
+        return "only entries where copies of the kernel overlap are wrong: " + OVERWRITE_HINT
+    if x.shape[0] == x.shape[1] == w.shape[1] == 1:
+        return ("with one sample and one channel this is exercise 2: compare out[0, 0] with "
+                "transpose_conv2d_by_hand(x[0, 0], weight[0, 0], stride), cropped by padding.")
+    return ("the first case (one sample, one channel) passed, so look at what this one adds: "
+            "out[n, o] collects x[n, c, i, j] * weight[c, o] over every input channel c, for "
+            "each sample n separately.")
 
 
 def check_conv_transpose2d_batched(fn) -> None:

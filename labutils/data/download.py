@@ -50,12 +50,13 @@ def md5sum(path: Path) -> str:
 
 
 def human_size(n: int | None) -> str:
+    """Bytes in decimal units (1 GB = 10⁹ bytes), as every size the lab prints."""
     if n is None:
         return "unknown size"
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
+        if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
+        n /= 1000
     return f"{n:.1f} GB"
 
 
@@ -79,7 +80,7 @@ def _fetch(url: str, part: Path, desc: str, progress: bool) -> None:
         length = response.headers.get("Content-Length")
         total = have + int(length) if length is not None else None
         with open(part, "ab" if have else "wb") as f, tqdm(
-            total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1024,
+            total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1000,
             desc=desc, disable=not progress, leave=False,
         ) as bar:
             while True:

@@ -97,6 +97,17 @@ def draw_step(axes, A, B, stride: int, step: Step, vmax: float | None = None) ->
     axes[1].set_ylabel("output row")
 
 
+def layout_note(A, B, stride: int) -> str:
+    """How the copies of ``B`` sit in ``A ⊗ᵀ B``: overlapping, tiling, or with gaps between."""
+    ones = lambda M: torch.ones(1, 1, *np.shape(M), dtype=torch.float64)  # noqa: E731
+    coverage = F.conv_transpose2d(ones(A), ones(B), stride=stride)
+    if coverage.max() > 1:
+        return "where copies overlap, they add up"
+    if coverage.min() == 0:
+        return "the copies do not overlap, and zeros lie between them"
+    return "the copies tile the output without overlapping"
+
+
 def plot_step(A, B, stride: int = 1, step: int = 0):
     """One step of ``A ⊗ᵀ B`` (the stepper widget draws this)."""
     all_steps = steps(A, B, stride)
@@ -120,7 +131,7 @@ def plot_steps(A, B, stride: int = 1):
     for step, row in zip(all_steps, axes):
         draw_step(row, A, B, stride, step, vmax)
     fig.suptitle(f"A ⊗ᵀ B with stride {stride}: each entry of A scales the whole of B, "
-                 "placed by the stride; overlaps add up", y=1.0)
+                 f"placed by the stride; {layout_note(A, B, stride)}", y=1.0)
     fig.tight_layout()
     return fig
 
@@ -172,17 +183,22 @@ def plot_conv_matrix(C, in_shape: tuple[int, int], out_shape: tuple[int, int]):
     return fig
 
 
-def _smooth_image(size: int) -> torch.Tensor:
+def smooth_image(size: int) -> np.ndarray:
+    """The smooth test image of :func:`plot_checkerboard`: rings that fade from the centre."""
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, size, dtype=torch.float64),
                             torch.linspace(-1, 1, size, dtype=torch.float64), indexing="ij")
-    return 0.5 + 0.5 * torch.cos(3 * torch.sqrt(xx**2 + yy**2))
+    return (0.5 + 0.5 * torch.cos(3 * torch.sqrt(xx**2 + yy**2))).numpy()
 
 
 def checkerboard_outputs(size: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Three ways to double a ``size``×``size`` map, each applied to a constant map and to a smooth
-    image, with every kernel weight equal (the pattern comes from the layout, not the weights)."""
+    image, with every kernel weight equal (the pattern comes from the layout, not the weights).
+
+    The keys name each layer with its settings: the transpose convolutions use padding (and
+    output_padding) so that every output is exactly ``2 * size`` wide; that crops only the border.
+    """
     flat = torch.ones(1, 1, size, size, dtype=torch.float64)
-    smooth = _smooth_image(size)[None, None]
+    smooth = torch.from_numpy(smooth_image(size))[None, None]
 
     def tconv(k: int, padding: int, output_padding: int):
         w = torch.full((1, 1, k, k), 4.0 / (k * k), dtype=torch.float64)  # mean gain 1 at stride 2
@@ -195,28 +211,38 @@ def checkerboard_outputs(size: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return F.conv2d(F.pad(up, (1, 1, 1, 1), mode="replicate"), w)
 
     layers = {
-        "ConvTranspose2d k=3, s=2": tconv(3, 1, 1),
-        "ConvTranspose2d k=4, s=2": tconv(4, 1, 0),
-        "nearest ×2, then Conv2d k=3": resize_conv,
+        "ConvTranspose2d k=3, s=2\npadding=1, output_padding=1": tconv(3, 1, 1),
+        "ConvTranspose2d k=4, s=2\npadding=1": tconv(4, 1, 0),
+        "nearest ×2, then Conv2d k=3\n(replicate padding 1)": resize_conv,
     }
     return {name: (f(flat)[0, 0].numpy(), f(smooth)[0, 0].numpy()) for name, f in layers.items()}
 
 
 def plot_checkerboard(size: int = 16):
     """Checkerboard artefacts: kernel 3 with stride 2 overlaps unevenly; kernel 4 with stride 2
-    overlaps evenly away from the border; resize-then-convolve has no uneven overlap at all."""
+    overlaps evenly away from the border; resize-then-convolve has no uneven overlap at all.
+    The first column shows the two inputs, the others what each layer makes of them."""
     outs = checkerboard_outputs(size)
-    fig, axes = plt.subplots(2, 3, figsize=(12, 8))
-    for c, (name, (flat, smooth)) in enumerate(outs.items()):
+    inputs = (np.ones((size, size)), smooth_image(size))
+    fig, axes = plt.subplots(2, 4, figsize=(15, 8))
+    for r, (image, what) in enumerate(zip(inputs, ("constant", "smooth image"))):
+        im = axes[r, 0].imshow(image, cmap="magma" if r == 0 else "gray", vmin=0, vmax=1.05,
+                               interpolation="nearest")
+        if r == 0:
+            fig.colorbar(im, ax=axes[r, 0], fraction=0.046)
+        axes[r, 0].set_title(f"input: {what}\n{size}×{size}", fontsize=10)
+    for c, (name, (flat, smooth)) in enumerate(outs.items(), start=1):
         im = axes[0, c].imshow(flat, cmap="magma", vmin=0, vmax=float(flat.max()) * 1.05,
                                interpolation="nearest")
         fig.colorbar(im, ax=axes[0, c], fraction=0.046)
-        axes[0, c].set_title(f"{name}\nconstant input", fontsize=10)
+        axes[0, c].set_title(f"{name}\nconstant input → {flat.shape[0]}×{flat.shape[1]}",
+                             fontsize=10)
         axes[1, c].imshow(smooth, cmap="gray", interpolation="nearest")
-        axes[1, c].set_title("smooth image input", fontsize=10)
-        for r in range(2):
-            axes[r, c].set_xlabel("column")
-            axes[r, c].set_ylabel("row")
+        axes[1, c].set_title(f"{name}\nsmooth input → {smooth.shape[0]}×{smooth.shape[1]}",
+                             fontsize=10)
+    for ax in axes.flat:
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
     fig.suptitle(f"Doubling a {size}×{size} map: uneven overlaps of the kernel copies print a "
                  "checkerboard", fontsize=12)
     fig.tight_layout()
