@@ -16,7 +16,6 @@ c.ClearSolutions.enforce_metadata = True
 # should need more than a few seconds, so a long cell is an endless loop.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.Execute.raise_on_iopub_timeout = False
 c.Execute.execute_retries = 0
 
