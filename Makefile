@@ -10,7 +10,7 @@ PORT   ?= 8888
 SUBMISSIONS ?=
 GRADE_OUT ?= build/grading
 
-.PHONY: setup lab test smoke bench release grade bench-grading data clean help
+.PHONY: setup lab test smoke bench release grade grade-crafted grade-ids bench-grading data clean help
 
 help:
 	@echo "make lab      set up if needed, then JupyterLab on notebooks/"
@@ -20,6 +20,8 @@ help:
 	@echo "make release  regenerate notebooks/ from solutions/ with nbgrader and check for leaks"
 	@echo "make grade SUBMISSIONS=<folder or zip>   autograde submissions (TAs)"
 	@echo "make bench-grading   seconds per student for grading the whole lab"
+	@echo "make grade-crafted   grade the crafted submissions of solutions/ and check every score"
+	@echo "make grade-ids       pin the grade_ids of solutions/ in tests/grade_ids.json (deliberately)"
 
 setup: $(STAMP)
 
@@ -53,7 +55,16 @@ grade: $(STAMP)
 	$(PY) -m labutils.grading "$(SUBMISSIONS)" --out "$(GRADE_OUT)" $(GRADE_ARGS)
 
 bench-grading: $(STAMP)
-	$(PY) -m labutils.grading.bench
+	$(PY) -m labutils.grading.bench $(BENCH_ARGS)
+
+grade-crafted: $(STAMP)
+	rm -rf build/crafted
+	$(PY) -m labutils.grading.crafted --out build/crafted
+	$(PY) -m labutils.grading build/crafted/submissions --out build/crafted/graded --jobs 2 $(GRADE_ARGS)
+	$(PY) -m labutils.grading.crafted --check build/crafted
+
+grade-ids: $(STAMP)
+	$(PY) -m labutils.grading.gradeids --write
 
 clean:
 	rm -rf build .pytest_cache

@@ -124,6 +124,14 @@ def patched_answer(src: str) -> str:
     return "\n".join([src, PATCHES, *wrap])
 
 
+def noisy_answer(src: str) -> str:
+    """The solution, but each function also warns on stderr (as tqdm or warnings.warn do)."""
+    wrap = [f"_crafted_{f} = {f}\n\n\ndef {f}(*args, **kwargs):\n"
+            f"    import sys\n    print('UserWarning: careful!', file=sys.stderr)\n"
+            f"    return _crafted_{f}(*args, **kwargs)\n" for f in defined_names(src)[0]]
+    return "\n".join([src, *wrap])
+
+
 # --------------------------------------------------------------------------- cases
 @dataclass
 class Ctx:
@@ -175,6 +183,15 @@ def _solution(ctx):
 
 def _blank(ctx):
     return copy.deepcopy(ctx.spec.release), 0.0
+
+
+def _stderr(ctx):
+    nb = ctx.solution()
+    if not ctx.target or not defined_names(ctx.cell(nb, ctx.target).source)[0]:
+        return nb, ctx.full
+    cell = ctx.cell(nb, ctx.target)
+    cell.source = noisy_answer(cell.source)
+    return nb, ctx.broken
 
 
 def _tests(ctx: Ctx, nb) -> list:
@@ -262,6 +279,8 @@ CASES = [
          "wrong answers + torch.allclose / numpy.testing patched to pass: no points"),
     Case("grading_mode", _prepend(GRADING_MODE, True), r"review: reads or sets the grading mode",
          "reads NBGRADER_EXECUTION and tries to leave grade mode: graded normally"),
+    Case("stderr_in_test", _stderr, r"wrote to stderr",
+         "the answer is right but writes to stderr when the test calls it: nbgrader gives zero"),
     Case("test_edited", _test_edited, r"test cell was edited", "a test cell emptied: restored and run"),
     Case("test_deleted", _test_deleted, r"was deleted", "a test cell deleted: restored and run"),
     Case("cell_type_changed", _cell_type_changed, r"cell type was changed",

@@ -22,25 +22,19 @@ from labutils.course import ASSIGNMENT
 
 
 def load_config(root: Path, student: str, notebook: str = "*"):
-    """The course's ``nbgrader_config.py`` plus what the pipeline changes: the resilient
-    executor and the feedback sanitizer, in nbgrader's own preprocessor lists."""
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute, GetGrades
+    """The course's ``nbgrader_config.py`` (with the pipeline's preprocessors) for one student."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    from labutils.grading.execute import FeedbackSanitizer, ResilientExecute
+    from labutils.grading.nbconfig import configure
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    configure(cfg)  # also when the course's config predates it
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.assignment_id = ASSIGNMENT
     cfg.CourseDirectory.student_id = student
     cfg.CourseDirectory.notebook_id = notebook
     cfg.Autograde.force = True
     cfg.GenerateFeedback.force = True
-    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    cfg.Autograde.autograde_preprocessors = [ResilientExecute if s is Execute else s for s in steps]
-    cfg.GenerateFeedback.preprocessors = [GetGrades, FeedbackSanitizer, CSSHTMLHeaderPreprocessor]
     return cfg
 
 
