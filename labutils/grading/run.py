@@ -262,7 +262,11 @@ def grade_student(student: str, placed: dict[str, Placed], lab: LabSpec, master:
             continue
         entry["file"] = placed[stem].rel
         entry["notes"] += placed[stem].notes
-        checked = validate.check(placed[stem].path, spec)
+        try:
+            checked = validate.check(placed[stem].path, spec)
+        except Exception as err:  # noqa: BLE001 - a notebook nothing could make sense of
+            checked = validate.Checked(None, fatal=f"could not be checked ({type(err).__name__}: "
+                                                   f"{err})"[:300])
         entry["notes"] += checked.notes
         entry["flags"] = checked.flags
         if checked.nb is None:
@@ -286,7 +290,12 @@ def grade_student(student: str, placed: dict[str, Placed], lab: LabSpec, master:
             entry["notes"].append(f"{outcome.get('error') or 'autograde failed'}; scored 0 "
                                   "(see grading.log)")
             continue
-        scores = read_scores(course, student, lab.notebooks[stem])
+        try:
+            scores = read_scores(course, student, lab.notebooks[stem])
+        except Exception as err:  # noqa: BLE001 - e.g. an autograded notebook left unreadable
+            entry["status"] = "failed"
+            entry["notes"].append(f"scores unreadable ({type(err).__name__}: {err}); scored 0")
+            continue
         entry["status"] = "graded"
         entry["cells"] = scores["cells"]
         entry["answers"] = scores["answers"]
