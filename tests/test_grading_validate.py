@@ -131,3 +131,25 @@ def test_feedback_hides_hidden_tests_and_their_tracebacks(spec):
     assert "HIDDEN" not in cell.source and "default_rng" not in cell.source
     assert "square(x) should return an array" in cell.source  # the visible self-check stays
     assert cell.outputs[0]["traceback"] == ["AssertionError: wrong value"]
+
+
+def test_alignment_keeps_each_exercise_in_place(spec):
+    nb = _solution(spec)
+    cells = []
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+        cell["id"] = "y" + cell["id"][:7]
+        cells.append(cell)
+        if cell.cell_type == "code":  # scratch work everywhere
+            cells.append(nbformat.v4.new_code_cell("print('trying things out')\nx = 1"))
+    nb.cells = cells
+    validate.restore(nb, spec)
+    where = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if nbgrader_meta(c)}
+    assert "def square" in where["nb98-square"]
+    assert "def pixel_accuracy" in where["nb98-accuracy"]
+    assert "def transpose_conv_size" in where["nb98-convsize"]
+    assert "square(_x)" in where["nb98-square-test"]
+    assert "pixel_accuracy(_p, _t)" in where["nb98-accuracy-test"]
+    assert "transpose_conv_size(4, 2" in where["nb98-convsize-test"]
+    assert sum("trying things out" in c.source for c in nb.cells) == sum(
+        c.cell_type == "code" for c in _solution(spec).cells)

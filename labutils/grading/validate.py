@@ -200,18 +200,27 @@ def restore(nb: nbformat.NotebookNode, spec: NotebookSpec) -> list[str]:
                 match[gid], how[gid] = j, "cell id"
                 taken.add(j)
                 break
-    for gid in order:  # by similarity to the release or the solution
-        if gid in match:
-            continue
-        refs = [_norm(spec.release_cell(gid).source)]
-        src_cell = spec.source_cell(gid)
-        if src_cell is not None:
-            refs.append(_norm(src_cell.source))
-        best = max(((max(fuzz.ratio(_norm(nb.cells[j].source), r) for r in refs), j)
-                    for j in window(gid) if j not in taken), default=(0.0, -1))
-        if best[0] >= SIMILAR:
-            match[gid], how[gid] = best[1], "similar source"
-            taken.add(best[1])
+    sims: dict[tuple[str, int], float] = {}
+
+    def similarity(gid: str, j: int) -> float:
+        if (gid, j) not in sims:
+            refs = [spec.release_cell(gid)] + [c for c in [spec.source_cell(gid)] if c is not None]
+            sims[gid, j] = max(fuzz.ratio(_norm(nb.cells[j].source), _norm(r.source)) for r in refs)
+        return sims[gid, j]
+
+    # by similarity to the release or the solution: the best order-preserving alignment of
+    # the cells still unmatched, between the cells already matched
+    anchors = sorted((order.index(g), j) for g, j in match.items())
+    if [j for _, j in anchors] != sorted(j for _, j in anchors):  # reordered: one segment
+        anchors = []
+    bounds = [(-1, -1), *anchors, (len(order), len(nb.cells))]
+    for (ra, sa), (rb, sb) in zip(bounds, bounds[1:]):
+        gids = [g for g in order[ra + 1:rb] if g not in match]
+        free = [j for j in range(sa + 1, sb) if j not in taken] if anchors else \
+            [j for j in range(len(nb.cells)) if j not in taken]
+        for gid, j in _align(gids, free, similarity):
+            match[gid], how[gid] = j, "similar source"
+            taken.add(j)
     for gid in order:  # an answer sits just above its test
         if gid in match or spec.cells[gid].kind != "answer":
             continue
@@ -257,13 +266,36 @@ def restore(nb: nbformat.NotebookNode, spec: NotebookSpec) -> list[str]:
     return notes
 
 
+def _align(gids: list[str], cells: list[int], sim) -> list[tuple[str, int]]:
+    """The order-preserving pairing of ``gids`` with ``cells`` of the largest total similarity
+    (pairs below ``SIMILAR`` are never made)."""
+    n, m = len(gids), len(cells)
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for a in range(n - 1, -1, -1):
+        for b in range(m - 1, -1, -1):
+            s = sim(gids[a], cells[b])
+            take = s + best[a + 1][b + 1] if s >= SIMILAR else -1.0
+            best[a][b] = max(best[a + 1][b], best[a][b + 1], take)
+    pairs, a, b = [], 0, 0
+    while a < n and b < m:
+        s = sim(gids[a], cells[b])
+        if s >= SIMILAR and best[a][b] == s + best[a + 1][b + 1]:
+            pairs.append((gids[a], cells[b]))
+            a, b = a + 1, b + 1
+        elif best[a][b] == best[a + 1][b]:
+            a += 1
+        else:
+            b += 1
+    return pairs
+
+
 # --------------------------------------------------------------------------- scan
 def scan(nb: nbformat.NotebookNode, spec: NotebookSpec) -> list[str]:
     """What in the student's own code deserves a look (cells equal to the release or the
     solution are skipped)."""
     known = {_norm(c.source) for c in spec.release.cells + spec.source.cells}
     flags = []
-    for i, cell in enumerate(nb.cells):
+    for cell in nb.cells:
         if cell.cell_type != "code" or _norm(cell.source) in known:
             continue
         graded = spec.cells.get(nbgrader_meta(cell).get("grade_id", ""))
