@@ -313,12 +313,15 @@ def _write(path: Path, content, mtime: float | None = None) -> None:
         os.utime(path, (mtime, mtime))
 
 
-def write_case(name: str, lab: LabSpec, targets: dict[str, str | None], folder: Path) -> dict:
-    """Write one case's folder; its expected scores per notebook."""
+def write_case(name: str, lab: LabSpec, targets: dict[str, str | None],
+               folder: Path) -> tuple[dict[str, float], bool]:
+    """Write one case's folder; its expected scores per notebook, and whether the case could
+    be applied to any notebook (e.g. no function to wrap: the solution is written as is)."""
     folder.mkdir(parents=True, exist_ok=True)
     ctxs = {stem: Ctx(spec, targets[stem]) for stem, spec in lab.notebooks.items()}
     graded = [s for s in lab.stems if lab.notebooks[s].auto_max > 0] or lab.stems
     expected: dict[str, float] = {}
+    applied = name in FILE_CASES
     now = time.time()
     for i, (stem, ctx) in enumerate(ctxs.items()):
         if name in ("corrupted", "missing", "nothing"):
@@ -343,11 +346,13 @@ def write_case(name: str, lab: LabSpec, targets: dict[str, str | None], folder: 
             nb, score = case.make(ctx)
             _write(folder / f"{stem}.ipynb", nb)
             expected[stem] = score
+            text = nb if isinstance(nb, str) else nbformat.writes(nb)
+            applied = applied or text != nbformat.writes(ctx.solution())
     if name == "missing":
         _write(folder / "README.txt", "I ran out of time, sorry!\n")
     if name == "nothing":
         (folder / "lab5.pdf").write_bytes(b"%PDF-1.4\n% not a notebook\n")
-    return expected
+    return expected, applied
 
 
 def generate(solutions: Path, out: Path, cases: list[str] | None = None,
@@ -365,9 +370,11 @@ def generate(solutions: Path, out: Path, cases: list[str] | None = None,
                     "auto_max": sum(s.auto_max for s in lab.notebooks.values()),
                     "targets": picked, "cases": {}}
         for name in chosen:
-            scores = write_case(name, lab, picked, subs / name)
+            scores, applied = write_case(name, lab, picked, subs / name)
             case = next((c for c in CASES if c.name == name), None)
             reason, what = (case.reason, case.what) if case else FILE_CASES[name]
+            if not applied and reason:
+                reason, what = None, f"{what} (not applicable here: the solution as is)"
             expected["cases"][name] = {"notebooks": scores, "total": sum(scores.values()),
                                        "reason": reason, "what": what}
     (out / "expected.json").write_text(json.dumps(expected, indent=1))
