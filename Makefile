@@ -12,7 +12,7 @@ SUBMISSIONS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 GRADE_OUT ?= build/grading
 
-.PHONY: setup lab test smoke bench release grade bench-grading data clean help
+.PHONY: setup lab test smoke bench release grade grade-crafted grade-ids bench-grading data clean help
 
 help:
 	@echo "make lab      set up if needed, then JupyterLab on notebooks/"
@@ -22,6 +22,8 @@ help:
 	@echo "make release  regenerate notebooks/ from solutions/ with nbgrader and check for leaks"
 	@echo "make grade SUBMISSIONS=<folder or zip>   autograde submissions (TAs)"
 	@echo "make bench-grading   seconds per student for grading the whole lab"
+	@echo "make grade-crafted   grade the crafted submissions of solutions/ and check every score"
+	@echo "make grade-ids       pin the grade_ids of solutions/ in tests/grade_ids.json (deliberately)"
 
 setup: $(STAMP)
 
@@ -55,7 +57,16 @@ grade: $(STAMP)
 	$(PY) -m labutils.grading "$(SUBMISSIONS)" --out "$(GRADE_OUT)" $(GRADE_ARGS)
 
 bench-grading: $(STAMP)
-	$(PY) -m labutils.grading.bench
+	$(PY) -m labutils.grading.bench $(BENCH_ARGS)
+
+grade-crafted: $(STAMP)
+	rm -rf build/crafted
+	$(PY) -m labutils.grading.crafted --out build/crafted
+	$(PY) -m labutils.grading build/crafted/submissions --out build/crafted/graded --jobs 2 $(GRADE_ARGS)
+	$(PY) -m labutils.grading.crafted --check build/crafted
+
+grade-ids: $(STAMP)
+	$(PY) -m labutils.grading.gradeids --write
 
 clean:
 	rm -rf build .pytest_cache
