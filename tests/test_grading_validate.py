@@ -35,6 +35,19 @@ def test_spec_follows_the_grade_id_convention(spec):
     assert spec.cells["nb98-why"].kind == "manual"
 
 
+def test_tests_belong_to_the_longest_answer_that_starts_their_grade_id():
+    from labutils.grading.spec import GradedCell, NotebookSpec
+
+    spec = NotebookSpec("04_x", nbformat.v4.new_notebook(), nbformat.v4.new_notebook())
+    for gid, kind in [("nb04-fuse", "answer"), ("nb04-fuse-panoptic", "answer"),
+                      ("nb04-fuse-panoptic-things-test", "test"), ("nb04-fuse-panoptic-test-2", "test"),
+                      ("nb04-fuse-test", "test"), ("nb04-other-test", "test")]:
+        spec.cells[gid] = GradedCell(gid, kind, 1.0, "code")
+    assert spec.tests_of("nb04-fuse-panoptic") == ["nb04-fuse-panoptic-things-test",
+                                                   "nb04-fuse-panoptic-test-2"]
+    assert spec.tests_of("nb04-fuse") == ["nb04-fuse-test"]
+
+
 def test_unreadable_files(tmp_path):
     bad = tmp_path / "a.ipynb"
     bad.write_text('{"cells": [')

@@ -2,7 +2,8 @@
 nbgrader metadata) and the source (solutions with hidden tests) of each notebook.
 
 The grade_id convention ties tests to answers: ``nbNN-<name>`` is an answer cell and
-``nbNN-<name>-test`` (or ``nbNN-<name>-test-<more>``) a test cell of that answer; a graded
+``nbNN-<name>-test`` (or ``nbNN-<name>-<part>-test``, ``nbNN-<name>-test-<more>``) a test cell
+of that answer, the answer being the longest answer grade_id that starts the test's; a graded
 cell that is both ``solution`` and ``grade`` (a written reflection) is graded by hand.
 """
 
@@ -79,8 +80,8 @@ class NotebookSpec:
     def tests_of(self, answer: str) -> list[str]:
         """The test cells of ``answer`` by the grade_id convention."""
         tests = [g for g, c in self.cells.items() if c.kind == "test"]
-        owner = {t: max((a for a in self.answers() if t == f"{a}-test" or t.startswith(f"{a}-test-")),
-                        key=len, default=None) for t in tests}
+        owner = {t: max((a for a in self.answers() if t.startswith(f"{a}-")), key=len, default=None)
+                 for t in tests}
         return [t for t, a in owner.items() if a == answer]
 
 
