@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import datasets
 from torchvision.transforms import v2
 
@@ -67,3 +67,19 @@ def voc_segmentation(root: Path | str, image_set: str, image_size: tuple[int, in
     if limit is not None:
         ds = Subset(ds, range(min(limit, len(ds))))
     return ds
+
+
+def segmentation_loaders(root: Path | str, image_size: tuple[int, int], batch_size: int,
+                         train_images: int | None = None, val_images: int | None = None,
+                         num_workers: int = 0, seed: int = 0) -> tuple[DataLoader, DataLoader]:
+    """Train (augmented, shuffled with a seeded generator, last partial batch dropped) and val
+    loaders over a VOC-layout tree; ``train_images`` / ``val_images`` keep the first images."""
+    train_ds = voc_segmentation(root, "train", image_size, limit=train_images)
+    val_ds = voc_segmentation(root, "val", image_size, limit=val_images)
+    common = {"num_workers": num_workers, "pin_memory": torch.cuda.is_available(),
+              "persistent_workers": num_workers > 0}
+    train = DataLoader(train_ds, batch_size=batch_size, shuffle=True,
+                       drop_last=len(train_ds) > batch_size,
+                       generator=torch.Generator().manual_seed(seed), **common)
+    val = DataLoader(val_ds, batch_size=batch_size, shuffle=False, **common)
+    return train, val

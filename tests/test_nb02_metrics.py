@@ -1,0 +1,95 @@
+"""Notebook 02's metric solutions agree with torchmetrics (every class present) and with their
+definitions; the self-checks catch the usual mistakes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torchmetrics.functional.classification import (
+    multiclass_accuracy,
+    multiclass_confusion_matrix,
+    multiclass_jaccard_index,
+)
+
+from labutils.checks import nb02 as checks
+from tests.nb02_solution import METRICS, solution
+
+
+@pytest.fixture(scope="module")
+def m():
+    return solution(*METRICS)
+
+
+def _random_maps(seed: int, k: int, shape=(3, 24, 30), void=0.1):
+    g = torch.Generator().manual_seed(seed)
+    pred = torch.randint(0, k, shape, generator=g)
+    target = torch.randint(0, k, shape, generator=g)
+    target[torch.rand(shape, generator=g) < void] = 255
+    for c in range(k):  # every class present in both
+        pred.view(-1)[c] = c
+        target.view(-1)[c] = c
+    return pred, target
+
+
+@pytest.mark.parametrize("seed,k", [(0, 3), (1, 7), (2, 21)])
+def test_metrics_agree_with_torchmetrics_where_every_class_is_present(m, seed, k):
+    pred, target = _random_maps(seed, k)
+    conf = m["confusion_matrix"](pred, target, k)
+    assert isinstance(conf, torch.Tensor) and conf.shape == (k, k)
+    ref = multiclass_confusion_matrix(pred, target, k, ignore_index=255)
+    assert torch.equal(conf.cpu().long(), ref.long())
+    conf_np = m["confusion_matrix"](pred.numpy(), target.numpy(), k, ignore_index=255)
+    assert isinstance(conf_np, np.ndarray) and (conf_np == ref.numpy()).all()
+
+    iou = m["iou_per_class"](conf_np)
+    ref_iou = multiclass_jaccard_index(pred, target, k, average="none", ignore_index=255)
+    np.testing.assert_allclose(iou, ref_iou.numpy(), atol=1e-6)
+    miou = m["mean_iou"](conf)
+    assert isinstance(miou, float)
+    assert miou == pytest.approx(float(multiclass_jaccard_index(pred, target, k, average="macro",
+                                                                ignore_index=255)), abs=1e-6)
+    acc = m["pixel_accuracy"](conf)
+    assert isinstance(acc, float)
+    assert acc == pytest.approx(float(multiclass_accuracy(pred, target, k, average="micro",
+                                                          ignore_index=255)), abs=1e-6)
+
+
+def test_absent_classes_are_nan_and_left_out_of_the_mean(m):
+    pred = np.array([[0, 0, 1], [1, 1, 0]])
+    target = np.array([[0, 1, 1], [1, 255, 0]])
+    conf = m["confusion_matrix"](pred, target, 4)
+    assert conf.tolist() == [[2, 0, 0, 0], [1, 2, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    iou = m["iou_per_class"](conf)
+    assert iou[:2].tolist() == pytest.approx([2 / 3, 2 / 3]) and np.isnan(iou[2:]).all()
+    assert m["mean_iou"](conf) == pytest.approx(2 / 3)
+    assert m["pixel_accuracy"](conf) == pytest.approx(4 / 5)
+
+
+def test_solutions_pass_the_self_checks(m):
+    checks.check_confusion_matrix(m["confusion_matrix"])
+    checks.check_pixel_accuracy(m["pixel_accuracy"])
+    checks.check_iou_per_class(m["iou_per_class"])
+    checks.check_mean_iou(m["mean_iou"])
+
+
+def test_self_checks_catch_common_mistakes(m):
+    cm = m["confusion_matrix"]
+    with pytest.raises(AssertionError, match="transpose"):
+        checks.check_confusion_matrix(lambda p, t, k, ignore_index=255: cm(p, t, k, ignore_index).T)
+    with pytest.raises(AssertionError, match="255"):
+        checks.check_confusion_matrix(  # void pixels counted as if predicted right
+            lambda p, t, k, ignore_index=255: cm(p, np.where(np.asarray(t) == 255, p, t), k))
+    with pytest.raises(AssertionError, match="minlength"):
+        checks.check_confusion_matrix(
+            lambda p, t, k, ignore_index=255: cm(p, t, int(max(np.max(np.asarray(p)), 1)) + 1, ignore_index)
+            if np.asarray(p).size == 2 else cm(p, t, k, ignore_index))
+    with pytest.raises(AssertionError, match="float"):
+        checks.check_pixel_accuracy(lambda c: np.trace(np.asarray(c)) / np.asarray(c).sum())
+    with pytest.raises(AssertionError, match="NaN"):
+        checks.check_iou_per_class(lambda c: np.nan_to_num(m["iou_per_class"](c)))
+    with pytest.raises(AssertionError, match="nanmean"):
+        checks.check_mean_iou(lambda c: float(np.nan_to_num(m["iou_per_class"](np.asarray(c))).mean()))
+    assert not math.isnan(m["mean_iou"](np.eye(3, dtype=np.int64)))
