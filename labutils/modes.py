@@ -68,7 +68,7 @@ BUDGETS: dict[str, dict[Mode, dict[str, Any]]] = {
     },
     "02_unet_pascal_voc": {
         # smoke: 64x80 (half of Shapes' 128x160) and a 16-channel U-Net keep the CPU run short.
-        "smoke": {"dataset": "shapes", "image_size": (64, 80), "epochs": 6, "batch_size": 8,
+        "smoke": {"dataset": "shapes", "image_size": (64, 80), "epochs": 6, "batch_size": 4,
                   "base_channels": 16, "train_images": None, "val_images": None,
                   "optimizer": "adamw", "schedule": "onecycle", "lr": 3e-3, "weight_decay": 1e-4,
                   "num_workers": 0, "pretrained": False},

