@@ -1,6 +1,6 @@
 """``segmentation_models_pytorch.Unet`` ready for the lab's data: ImageNet normalisation inside
 the model, sides padded to what the encoder needs, and ImageNet encoder weights fetched through
-torchvision's weights API and cache (with a plain fallback offline)."""
+torchvision's weights API and cache (:mod:`labutils.weights`, with its offline fallback)."""
 
 from __future__ import annotations
 
@@ -33,14 +33,20 @@ class NormalizedSegmenter(nn.Module):
         return self.net(x)[..., :h, :w]
 
 
-def imagenet_resnet_state(encoder: str) -> dict[str, torch.Tensor]:
-    """torchvision's ImageNet weights for ``encoder`` (``"resnet18"``, ``"resnet34"``, ...),
-    downloaded once into torch's cache; raises when they cannot be had (offline)."""
+def imagenet_resnet_state(encoder: str) -> dict[str, torch.Tensor] | None:
+    """torchvision's ImageNet weights for ``encoder`` (``"resnet18"``, ``"resnet34"``, ...)
+    without the classifier, through :func:`labutils.weights.load_weights` (torchvision's cache);
+    ``None`` when they cannot be had (offline and not cached: that helper says so)."""
+    import torchvision
     from torchvision.models import get_model_weights
 
-    weights = get_model_weights(encoder).IMAGENET1K_V1
-    state = weights.get_state_dict(progress=True)
-    return {k: v for k, v in state.items() if not k.startswith("fc.")}
+    from labutils.weights import load_weights
+
+    model, pretrained = load_weights(getattr(torchvision.models, encoder),
+                                     get_model_weights(encoder).IMAGENET1K_V1)
+    if not pretrained:
+        return None
+    return {k: v for k, v in model.state_dict().items() if not k.startswith("fc.")}
 
 
 class LibraryModel(NamedTuple):
@@ -61,15 +67,15 @@ def smp_unet(num_classes: int, encoder: str = "resnet34", pretrained: bool = Fal
     note = f"smp.Unet({encoder!r}): encoder from random weights (no ImageNet weights asked for)"
     imagenet = False
     if pretrained:
-        try:
-            net.encoder.load_state_dict(imagenet_resnet_state(encoder))
+        state = imagenet_resnet_state(encoder)
+        if state is None:
+            note = (f"smp.Unet({encoder!r}): the ImageNet weights could NOT be loaded (see above), so "
+                    "the encoder starts from RANDOM weights: expect a lower mIoU than a pretrained "
+                    "encoder gives. Re-run this cell online to download them (about 85 MB, once).")
+        else:
+            net.encoder.load_state_dict(state)
             imagenet = True
             note = f"smp.Unet({encoder!r}): encoder starts from torchvision's ImageNet weights"
-        except Exception as err:  # offline, blocked, or a corrupted cache
-            note = (f"smp.Unet({encoder!r}): could NOT get the ImageNet weights ({type(err).__name__}: "
-                    f"{str(err)[:120]}); the encoder starts from RANDOM weights, so expect a lower "
-                    "mIoU than a pretrained one. Connect to the internet and re-run this cell to "
-                    "download them (about 85 MB, cached afterwards).")
     # smp >= 0.5 U-Nets accept any size; older ones need sides divisible by the output stride.
     divisible = getattr(net, "requires_divisible_input_shape", True)
     multiple = getattr(net.encoder, "output_stride", 32) if divisible else 1

@@ -3,29 +3,14 @@ and one over the overlay's opacity; a static figure where widgets cannot render.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
 from labutils.data.classes import VOC_PALETTE, VOID
 from labutils.viz import colorize, legend_handles, overlay, to_numpy_image
-
-
-def widgets_available() -> bool:
-    """True in a live Jupyter / Colab kernel that can show ipywidgets; False when a notebook is
-    executed headless (``make smoke``, nbgrader) or outside IPython."""
-    if os.environ.get("NBGRADER_EXECUTION") or matplotlib.get_backend().lower() == "agg":
-        return False
-    try:
-        import ipywidgets  # noqa: F401
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
+from labutils.widgets import widgets_supported
 
 
 def _row(axes, image, mask, class_names, palette, alpha: float, title: str = "") -> set[int]:
@@ -63,7 +48,7 @@ def segmentation_browser(dataset, class_names: Sequence[str], palette: np.ndarra
     in one figure and returns it.
     """
     if interactive is None:
-        interactive = widgets_available()
+        interactive = widgets_supported()
     if not interactive:
         return _figure(dataset, range(min(static_samples, len(dataset))), class_names, palette, 0.5)
 
