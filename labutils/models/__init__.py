@@ -1,0 +1,1 @@
+"""Model builders used by the notebooks (never a graded exercise)."""

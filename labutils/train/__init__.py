@@ -1,0 +1,1 @@
+"""Training loops and evaluation used by the notebooks."""
