@@ -38,7 +38,7 @@ def _stage(c_in: int, c_out: int, stride: int) -> nn.Sequential:
     )
 
 
-def small_backbone(width: int = 32, fpn_channels: int = 64) -> BackboneWithFPN:
+def small_backbone(width: int = 24, fpn_channels: int = 64) -> BackboneWithFPN:
     """A from-scratch CNN (strides 2-16, channels ``width`` x 1, 1.5, 3, 4) with an FPN on top.
 
     Returns feature maps ``"0"``, ``"1"``, ``"2"`` (strides 4, 8, 16) and ``"pool"`` (32).
@@ -55,8 +55,8 @@ def small_backbone(width: int = 32, fpn_channels: int = 64) -> BackboneWithFPN:
 
 
 def light_maskrcnn(num_classes: int = 4, image_size: tuple[int, int] = (128, 160),
-                   width: int = 32, fpn_channels: int = 64, representation: int = 256,
-                   mask_channels: int = 64,
+                   width: int = 24, fpn_channels: int = 64, representation: int = 256,
+                   mask_channels: int = 32,
                    anchor_sizes: tuple[tuple[int, ...], ...] = ANCHOR_SIZES,
                    rpn_proposals: tuple[int, int] = (300, 150),
                    rpn_proposals_test: tuple[int, int] = (300, 100),
