@@ -87,8 +87,8 @@ def test_roi_align_single_matches_torchvision(sol):
         scale = float(rng.choice([1.0, 0.5, 0.25]))
         feature = torch.randn(int(rng.integers(1, 4)), h, w, generator=g)
         x1, y1 = rng.uniform(-5, w / scale + 3), rng.uniform(-5, h / scale + 3)
-        box = torch.tensor([x1, y1, x1 + rng.uniform(0.1, w / scale), y1 + rng.uniform(0.1, h / scale)],
-                           dtype=torch.float32)
+        x2, y2 = x1 + rng.uniform(0.1, w / scale), y1 + rng.uniform(0.1, h / scale)
+        box = torch.tensor([x1, y1, x2, y2], dtype=torch.float32)
         out = (int(rng.integers(1, 8)), int(rng.integers(1, 8)))
         ratio = int(rng.integers(1, 5))
         expected = roi_align(feature[None], [box[None]], out, scale, ratio, aligned=True)[0]
@@ -176,7 +176,8 @@ def test_check_mask_to_bbox_hints_at_the_off_by_one(sol):
 
 def test_check_mask_iou_catches_nan_for_empty_masks(sol):
     def wrong(a, b):
-        a_t, b_t = torch.as_tensor(np.asarray(a)).flatten(1).double(), torch.as_tensor(np.asarray(b)).flatten(1).double()
+        a_t = torch.as_tensor(np.asarray(a)).flatten(1).double()
+        b_t = torch.as_tensor(np.asarray(b)).flatten(1).double()
         inter = a_t @ b_t.T
         iou = inter / (a_t.sum(1)[:, None] + b_t.sum(1)[None] - inter)
         return iou if isinstance(a, torch.Tensor) else iou.numpy()
@@ -217,3 +218,11 @@ def test_check_to_coco_results_wants_str_counts(sol):
 
     with pytest.raises(AssertionError, match="JSON"):
         checks.check_to_coco_results(bytes_counts)
+
+
+def test_check_polygons_to_mask_hints_at_merging_the_parts(sol):
+    def first_part_only(polygons, height, width):
+        return sol["polygons_to_mask"](polygons[:1], height, width)
+
+    with pytest.raises(AssertionError, match="merge"):
+        checks.check_polygons_to_mask(first_part_only)
