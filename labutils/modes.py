@@ -82,12 +82,17 @@ BUDGETS: dict[str, dict[Mode, dict[str, Any]]] = {
                   "num_workers": 0, "pretrained": False},
     },
     "03_mask_rcnn_coco": {
-        "smoke": {"dataset": "shapes", "image_size": (128, 160), "minutes": 3.0, "max_steps": 2000,
-                  "batch_size": 4, "val_images": None},
-        "full": {"dataset": "coco", "image_size": (480, 640), "minutes": 30.0, "max_steps": 4000,
-                 "batch_size": 4, "val_images": 500},
+        # threads: torch CPU threads while training (one is faster on a busy 2-core machine);
+        # gallery: images per row in the result figures.
+        "smoke": {"dataset": "shapes", "image_size": (128, 160), "minutes": 3.0, "max_steps": 1500,
+                  "batch_size": 4, "val_images": None, "lr": 1e-3, "workers": 0, "threads": 1,
+                  "gallery": 3},
+        "full": {"dataset": "coco", "image_size": (480, 640), "minutes": 20.0, "max_steps": 3000,
+                 "batch_size": 4, "val_images": 500, "lr": 5e-3, "workers": 4, "threads": None,
+                 "gallery": 3},
         "grade": {"dataset": "shapes", "image_size": (64, 80), "minutes": 0.1, "max_steps": 2,
-                  "batch_size": 2, "val_images": 4},
+                  "batch_size": 2, "val_images": 4, "lr": 1e-3, "workers": 0, "threads": 1,
+                  "gallery": 1},
     },
     "04_panoptic_segmentation": {
         "smoke": {"dataset": "shapes", "image_size": (128, 160), "minutes": 2.0, "batch_size": 4,
