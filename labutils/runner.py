@@ -25,7 +25,7 @@ def run_notebook(path: Path, out_dir: Path, mode: str = "smoke", timeout: int = 
     """Execute one notebook with nbclient in ``mode``; return its status, time and figures."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     out_dir.mkdir(parents=True, exist_ok=True)
     report = out_dir / f"{path.stem}.figures.json"
@@ -40,8 +40,10 @@ def run_notebook(path: Path, out_dir: Path, mode: str = "smoke", timeout: int = 
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-    except CellExecutionError as err:
-        status, error = "error", str(err).splitlines()[-1][:300] if str(err) else "error"
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+        # the executed copy is still written below, so the failing cell can be read there
+        kind = "timeout" if isinstance(err, CellTimeoutError) else "error"
+        status, error = kind, str(err).strip().splitlines()[-1][:300] if str(err).strip() else kind
     finally:
         os.environ.clear()
         os.environ.update(env_before)
