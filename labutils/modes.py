@@ -99,25 +99,26 @@ BUDGETS: dict[str, dict[Mode, dict[str, Any]]] = {
         # or `detector_steps`, whichever comes first, and an smp U-Net (stuff) for
         # `semantic_epochs` at `semantic_size` (stuff regions are large: half resolution is
         # enough on a CPU). `reuse_checkpoint`: take notebook 02's smp U-Net for Shapes when it
-        # left one (smoke: same encoder and image size as 02's smoke budget).
+        # left one (smoke: same encoder and image size as 02's smoke budget). `threads`: torch CPU
+        # threads while training, via `lab.limit_threads` (one is faster on a busy 2-core machine).
         "smoke": {"dataset": "shapes", "val_images": None,
                   "detector_size": (128, 160), "detector_minutes": 2.5, "detector_steps": 1500,
                   "detector_batch": 4, "detector_lr": 1e-3,
                   "encoder": "resnet34", "pretrained": False, "semantic_size": (64, 80),
                   "semantic_epochs": 2, "semantic_batch": 8, "semantic_lr": 3e-3,
-                  "semantic_images": None, "reuse_checkpoint": True},
+                  "semantic_images": None, "reuse_checkpoint": True, "threads": 1},
         "full": {"dataset": "shapes", "val_images": None,
                  "detector_size": (128, 160), "detector_minutes": 5.0, "detector_steps": 5000,
                  "detector_batch": 8, "detector_lr": 1e-3,
                  "encoder": "resnet34", "pretrained": True, "semantic_size": (128, 160),
                  "semantic_epochs": 10, "semantic_batch": 16, "semantic_lr": 1e-3,
-                 "semantic_images": None, "reuse_checkpoint": False},
+                 "semantic_images": None, "reuse_checkpoint": False, "threads": None},
         "grade": {"dataset": "shapes", "val_images": 4,
                   "detector_size": (64, 80), "detector_minutes": 0.05, "detector_steps": 2,
                   "detector_batch": 2, "detector_lr": 1e-3,
                   "encoder": "resnet18", "pretrained": False, "semantic_size": (32, 40),
                   "semantic_epochs": 1, "semantic_batch": 4, "semantic_lr": 3e-3,
-                  "semantic_images": 4, "reuse_checkpoint": False},
+                  "semantic_images": 4, "reuse_checkpoint": False, "threads": 1},
     },
 }
 
