@@ -18,6 +18,18 @@ def answer_sources() -> dict[str, str]:
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
 
 
+def graded_test_sources() -> dict[str, str]:
+    """``{grade_id: source}`` of the notebook's test cells (visible checks and hidden tests)."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def run_test_cell(grade_id: str, **names) -> None:
+    """Execute one test cell (hidden tests included) with ``names`` as the student's answers."""
+    exec(compile(graded_test_sources()[grade_id], f"<{grade_id}>", "exec"), dict(names))
+
+
 def namespace_from(sources: dict[str, str]) -> dict:
     ns: dict = {}
     for grade_id, src in sources.items():

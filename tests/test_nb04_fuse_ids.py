@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from labutils.checks import nb04 as checks
-from tests.nb04_solution import mutant, solution
+from tests.nb04_solution import mutant, run_test_cell, solution
 
 CIRCLE, SQUARE, TRIANGLE, SKY, GRASS, WATER = 1, 2, 3, 4, 5, 6
 THINGS, STUFF = (1, 2, 3), (4, 5, 6)
@@ -108,3 +108,29 @@ def test_self_checks_pass_the_solution():
     checks.check_id2rgb(sol["id2rgb"])
     checks.check_fuse_panoptic_things(sol["fuse_panoptic"])
     checks.check_fuse_panoptic_stuff(sol["fuse_panoptic"])
+
+
+def test_empty_stuff_segment_is_caught_by_the_visible_check_not_only_the_hidden_one():
+    # Creating a segment for a stuff class with no free pixels (threshold 0) shifts later ids.
+    wrong = mutant("nb04-fuse-panoptic", "if area == 0 or area < stuff_area_threshold:",
+                   "if area < stuff_area_threshold:")["fuse_panoptic"]
+    with pytest.raises(AssertionError, match="no free pixels makes no segment at all"):
+        checks.check_fuse_panoptic_stuff(wrong)
+    # ... and the things points do not hinge on it: the hidden things test uses a threshold of 1.
+    run_test_cell("nb04-fuse-panoptic-things-test", fuse_panoptic=wrong)
+
+
+def test_score_threshold_hint_names_the_default():
+    wrong = mutant("nb04-fuse-panoptic", "score < score_threshold", "score <= score_threshold")
+    with pytest.raises(AssertionError, match=r"default 0\.5: the 0\.3 triangle goes.*the 0\.5 square stays"):
+        checks.check_fuse_panoptic_things(wrong["fuse_panoptic"])
+
+
+class _Pair(tuple):
+    """A tuple subclass: a right answer in another container still earns the points."""
+
+
+@pytest.mark.parametrize("grade_id", ["nb04-fuse-panoptic-things-test", "nb04-fuse-panoptic-stuff-test"])
+def test_hidden_fusion_tests_accept_a_tuple_subclass(grade_id):
+    fuse = solution()["fuse_panoptic"]
+    run_test_cell(grade_id, fuse_panoptic=lambda *a, **k: _Pair(fuse(*a, **k)))

@@ -9,7 +9,7 @@ import torch
 
 from labutils.checks import nb04 as checks
 from labutils.data.classes import shapes_categories
-from tests.nb04_solution import mutant, solution
+from tests.nb04_solution import mutant, run_test_cell, solution
 
 CIRCLE, SQUARE, TRIANGLE, SKY, GRASS, WATER = 1, 2, 3, 4, 5, 6
 CATS = shapes_categories()
@@ -239,3 +239,26 @@ def test_self_checks_catch_wrong_metrics(what):
 def test_self_checks_pass_the_solution():
     checks.check_panoptic_quality(solution()["panoptic_quality"])
     checks.check_panoptic_quality_rules(solution()["panoptic_quality"])
+
+
+def test_reading_area_from_the_json_gets_a_hint():
+    wrong = mutant("nb04-panoptic-quality", "gt_area = dict(zip(*np.unique(g, return_counts=True)))",
+                   "gt_area = {s['id']: s['area'] for s in gt_info}")
+    with pytest.raises(AssertionError, match="Do not read 'area' or 'bbox'"):
+        checks.check_panoptic_quality(wrong["panoptic_quality"])
+    with pytest.raises(AssertionError, match="Do not read 'area' or 'bbox'"):
+        checks.check_panoptic_quality_rules(wrong["panoptic_quality"])
+
+
+@pytest.mark.parametrize("grade_id", ["nb04-panoptic-quality-test", "nb04-panoptic-quality-rules-test"])
+def test_hidden_pq_tests_accept_a_dict_subclass(grade_id):
+    from collections import defaultdict
+
+    right = solution()["panoptic_quality"]
+
+    def as_defaultdict(*args):
+        out = defaultdict(dict)
+        out.update(right(*args))
+        return out
+
+    run_test_cell(grade_id, panoptic_quality=as_defaultdict)

@@ -181,8 +181,9 @@ def _things_cases():
     yield ("duplicates, low scores and non-thing labels", filt, grass, {"stuff_area_threshold": 1}, ids,
            [CIRCLE, SQUARE, GRASS],
            "drop an instance when its visible part < overlap_threshold x its mask area (the 0.8 "
-           "duplicate keeps 4 of 16 pixels); drop scores below score_threshold (0.3) but keep a "
-           "score equal to it (0.5); ignore labels that are not in thing_ids (the 0.95 'water').")
+           "duplicate keeps 4 of 16 pixels); drop an instance whose score is below score_threshold "
+           "(default 0.5: the 0.3 triangle goes) but keep a score equal to it (the 0.5 square "
+           "stays); ignore labels that are not in thing_ids (the 0.95 'water').")
 
     half = _box(h, w, (1, 5), (3, 7))  # 16 px, 8 of them under a
     soft = {"masks": np.stack([a * 0.9 + 0.05, half * 0.7 + 0.2]).astype(np.float32),
@@ -241,6 +242,17 @@ def _stuff_cases():
     ids[:8] = 1
     yield ("the default stuff_area_threshold is 64", none64, sem64, {}, ids, [SKY],
            "keep the default stuff_area_threshold=64: 64 pixels of sky are kept, 63 of grass are not.")
+
+    no_sky = np.where(sem == SKY, GRASS, sem)  # no sky at all; the circle covers all the water
+    cover = {"masks": np.stack([_box(h, w, (3, 5), (3, 8))]), "scores": np.array([0.9]),
+             "labels": np.array([CIRCLE])}
+    ids = np.where(no_sky == GRASS, 2, 0).astype(np.int64)
+    ids[3:5, 3:8] = 1
+    yield ("a stuff class with no free pixels makes no segment", cover, no_sky,
+           {"stuff_area_threshold": 0}, ids, [CIRCLE, GRASS],
+           "a stuff class with no free pixels makes no segment at all, even when "
+           "stuff_area_threshold is 0 (here sky is absent and the circle covers all the water): "
+           "do not create empty segments, so the ids stay 1, 2, 3, ... without gaps.")
 
     only45 = np.where(sem == WATER, WATER, SKY)
     ids = np.where(sem == WATER, 0, 1).astype(np.int64)
@@ -431,11 +443,22 @@ def _compare_pq(case: str, got, expected: dict, hint: str) -> None:
                 _fail(case, f"per_class[{cid}][{key!r}] = {value}, expected {want[key]:.6g}.\nHint: {hint}")
 
 
+def _call_pq(panoptic_quality, case: str, gt, pred):
+    """The student's result, with a hint when it reads keys the tests' segments do not have."""
+    try:
+        return panoptic_quality(gt, pred, shapes_categories())
+    except KeyError as err:
+        if err.args and err.args[0] in ("area", "bbox"):
+            _fail(case, f"KeyError {err.args[0]!r}: the segments_info dicts here hold only 'id', "
+                        "'category_id' and 'iscrowd'. Do not read 'area' or 'bbox': count every "
+                        "area from the maps (np.unique(ids, return_counts=True)).")
+        raise
+
+
 def _run_pq_cases(panoptic_quality, cases) -> None:
-    categories = shapes_categories()
     for name, gt, pred, expected, hint in cases:
-        got = panoptic_quality([(g.copy(), list(i)) for g, i in gt], [(p.copy(), list(i)) for p, i in pred],
-                               categories)
+        got = _call_pq(panoptic_quality, name, [(g.copy(), list(i)) for g, i in gt],
+                       [(p.copy(), list(i)) for p, i in pred])
         _compare_pq(name, got, expected, hint)
 
 
@@ -445,7 +468,7 @@ def check_panoptic_quality(panoptic_quality) -> None:
     _run_pq_cases(panoptic_quality, cases)
     name, gt, pred, expected, hint = cases[1]
     as_torch = lambda items: [(torch.from_numpy(a.copy()), i) for a, i in items]  # noqa: E731
-    got = panoptic_quality(as_torch(gt), as_torch(pred), shapes_categories())
+    got = _call_pq(panoptic_quality, name + " (torch inputs)", as_torch(gt), as_torch(pred))
     _compare_pq(name + " (torch inputs)", got, expected, hint)
 
 
