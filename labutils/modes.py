@@ -88,7 +88,7 @@ BUDGETS: dict[str, dict[Mode, dict[str, Any]]] = {
                   "batch_size": 4, "val_images": None, "lr": 1e-3, "workers": 0, "threads": 1,
                   "gallery": 3},
         "full": {"dataset": "coco", "image_size": (480, 640), "minutes": 20.0, "max_steps": 3000,
-                 "batch_size": 4, "val_images": 500, "lr": 5e-3, "workers": 4, "threads": None,
+                 "batch_size": 4, "val_images": 150, "lr": 5e-3, "workers": 4, "threads": None,
                  "gallery": 3},
         "grade": {"dataset": "shapes", "image_size": (64, 80), "minutes": 0.1, "max_steps": 2,
                   "batch_size": 2, "val_images": 4, "lr": 1e-3, "workers": 0, "threads": 1,

@@ -226,3 +226,77 @@ def test_check_polygons_to_mask_hints_at_merging_the_parts(sol):
 
     with pytest.raises(AssertionError, match="merge"):
         checks.check_polygons_to_mask(first_part_only)
+
+
+def test_check_mask_to_bbox_hints_at_inclusive_corners(sol):
+    def inclusive_corners(mask):
+        x, y, w, h = sol["mask_to_bbox"](mask)
+        return [x, y, x + w - 1, y + h - 1] if w else [x, y, w, h]
+
+    with pytest.raises(AssertionError, match="not the last column and row"):
+        checks.check_mask_to_bbox(inclusive_corners)
+
+
+def test_check_mask_to_bbox_explains_a_crash_on_the_empty_mask():
+    def no_empty_case(mask):
+        m = np.asarray(mask).astype(bool)
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        return [float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1),
+                float(rows[-1] - rows[0] + 1)]
+
+    with pytest.raises(AssertionError, match="An empty mask has no first row"):
+        checks.check_mask_to_bbox(no_empty_case)
+
+
+def test_check_mask_iou_hints_at_the_missing_minus(sol):
+    def no_minus(a, b):
+        a_t = torch.as_tensor(np.asarray(a)).flatten(1).double()
+        b_t = torch.as_tensor(np.asarray(b)).flatten(1).double()
+        inter = a_t @ b_t.T
+        sums = a_t.sum(1)[:, None] + b_t.sum(1)[None]
+        iou = torch.where(sums > 0, inter / sums.clamp(min=1), torch.zeros_like(inter))
+        return iou if isinstance(a, torch.Tensor) else iou.numpy()
+
+    with pytest.raises(AssertionError, match="subtract the intersection"):
+        checks.check_mask_iou(no_minus)
+
+
+def test_check_mask_iou_hints_at_transposed_results(sol):
+    def transposed(a, b):
+        return sol["mask_iou"](a, b).T
+
+    with pytest.raises(AssertionError, match="Rows are masks_a, columns masks_b"):
+        checks.check_mask_iou(transposed)
+
+
+def test_check_build_maskrcnn_for_accepts_the_three_layers_replaced_in_place(capsys):
+    from torch import nn
+    from torchvision.models.detection import maskrcnn_resnet50_fpn
+
+    def in_place(num_classes, model=None):
+        if model is None:
+            model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+        box, mask = model.roi_heads.box_predictor, model.roi_heads.mask_predictor
+        box.cls_score = nn.Linear(box.cls_score.in_features, num_classes)
+        box.bbox_pred = nn.Linear(box.bbox_pred.in_features, 4 * num_classes)
+        mask.mask_fcn_logits = nn.Conv2d(mask.mask_fcn_logits.in_channels, num_classes, 1)
+        return model
+
+    checks.check_build_maskrcnn_for(in_place)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_check_to_coco_results_accepts_any_order(sol, capsys):
+    def reversed_order(outputs, image_ids, score_threshold=0.05, mask_threshold=0.5):
+        return sol["to_coco_results"](outputs, image_ids, score_threshold, mask_threshold)[::-1]
+
+    checks.check_to_coco_results(reversed_order)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_check_to_coco_results_wants_the_mask_threshold_used(sol):
+    def fixed_threshold(outputs, image_ids, score_threshold=0.05, mask_threshold=0.5):
+        return sol["to_coco_results"](outputs, image_ids, score_threshold)
+
+    with pytest.raises(AssertionError, match="mask_threshold argument"):
+        checks.check_to_coco_results(fixed_threshold)

@@ -109,7 +109,15 @@ def check_mask_to_bbox(fn) -> None:
     for name, m in masks:
         expected = mask_utils.toBbox(mask_utils.encode(np.asfortranarray(m)))
         for kind, given in (("NumPy", m.copy()), ("torch bool", torch.from_numpy(m).bool())):
-            got = _plain(fn(given), "mask_to_bbox's result")
+            try:
+                result = fn(given)
+            except (IndexError, ValueError, RuntimeError) as err:
+                if m.any():
+                    raise
+                raise AssertionError(
+                    f"{name} ({kind}): your function raised {err!r}. An empty mask has no first "
+                    f"row or column: return [0.0, 0.0, 0.0, 0.0], as pycocotools does.") from None
+            got = _plain(result, "mask_to_bbox's result")
             assert got.shape == (4,), (f"{name} ({kind}): expected 4 numbers [x, y, width, "
                                        f"height], got shape {got.shape}")
             if not np.allclose(got, expected):
@@ -121,6 +129,10 @@ def check_mask_to_bbox(fn) -> None:
                     hint = " x is the column (axis 1) and y the row (axis 0)."
                 elif np.allclose(got[2:], expected[:2] + expected[2:]):
                     hint = " COCO boxes are [x, y, width, height], not [x1, y1, x2, y2]."
+                elif np.allclose(got[:2], expected[:2]) and np.allclose(
+                        got[2:], expected[:2] + expected[2:] - 1):
+                    hint = (" COCO boxes are [x, y, width, height] (width = last - first + 1), "
+                            "not the last column and row [x1, y1, x2, y2].")
                 elif not m.any():
                     hint = " An empty mask has the box [0, 0, 0, 0], as pycocotools says."
                 raise AssertionError(f"{name} ({kind}): expected {expected.tolist()}, got "
@@ -159,14 +171,20 @@ def check_mask_iou(fn) -> None:
                 f"given NumPy arrays, return a NumPy array (got {type(result).__name__})")
         got = _plain(result, "mask_iou's result")
         assert got.shape == expected.shape, (
-            f"({kind}) the IoU matrix of 3 masks against 4 should be (3, 4), got {got.shape}")
+            f"({kind}) the IoU matrix of 3 masks against 4 should be (3, 4), got {got.shape}."
+            + (" Rows are masks_a, columns masks_b." if got.shape == expected.T.shape else ""))
         assert np.isfinite(got).all(), (
             f"({kind}) NaN or inf in the result: two empty masks have union 0; define their "
             f"IoU as 0 (as pycocotools does) instead of dividing by zero")
         if not np.allclose(got, expected, atol=1e-6):
+            fa = a.reshape(len(a), -1).astype(np.float64)
+            fb = b.reshape(len(b), -1).astype(np.float64)
+            inter = fa @ fb.T
+            sums = fa.sum(1)[:, None] + fb.sum(1)[None, :]
+            no_minus = np.divide(inter, sums, out=np.zeros_like(inter), where=sums > 0)
             hint = ""
-            if np.allclose(got, expected.T[: got.shape[0], : got.shape[1]], atol=1e-6):
-                hint = " Rows are masks_a, columns masks_b."
+            if np.allclose(got, no_minus, atol=1e-6):
+                hint = " The union is |A| + |B| - |A ∩ B|: subtract the intersection."
             raise AssertionError(f"({kind}) {_first_diff(got, expected, 1e-6)}.{hint} "
                                  f"IoU = |A ∩ B| / (|A| + |B| - |A ∩ B|); one matrix product "
                                  f"of the flattened masks gives every intersection at once.")
@@ -247,27 +265,29 @@ def check_build_maskrcnn_for(fn) -> None:
     base = light_maskrcnn(num_classes=4)
     backbone_before = {k: v.clone() for k, v in base.backbone.state_dict().items()}
     old_box, old_mask = base.roi_heads.box_predictor, base.roi_heads.mask_predictor
+    old_cls_score, old_mask_logits = old_box.cls_score, old_mask.mask_fcn_logits
+    old_features, old_channels = old_cls_score.in_features, old_mask.conv5_mask.in_channels
     model = fn(6, base)
     assert isinstance(model, MaskRCNN), f"return the MaskRCNN model, got {type(model).__name__}"
     box, mask = model.roi_heads.box_predictor, model.roi_heads.mask_predictor
-    assert isinstance(box, FastRCNNPredictor) and box is not old_box, (
+    assert isinstance(box, FastRCNNPredictor) and box.cls_score is not old_cls_score, (
         "the box predictor was not replaced: set model.roi_heads.box_predictor to a new "
         "FastRCNNPredictor(in_features, num_classes)")
-    assert isinstance(mask, MaskRCNNPredictor) and mask is not old_mask, (
+    assert isinstance(mask, MaskRCNNPredictor) and mask.mask_fcn_logits is not old_mask_logits, (
         "the mask predictor was not replaced: set model.roi_heads.mask_predictor to a new "
         "MaskRCNNPredictor(in_channels, hidden, num_classes)")
     assert box.cls_score.out_features == 6 and box.bbox_pred.out_features == 24, (
         f"for num_classes=6 the box predictor needs 6 class scores and 6 * 4 = 24 box "
         f"deltas (background counted); got {_describe_predictors(model)}")
-    assert box.cls_score.in_features == old_box.cls_score.in_features, (
-        f"the new box predictor must take the box head's {old_box.cls_score.in_features} "
+    assert box.cls_score.in_features == old_features, (
+        f"the new box predictor must take the box head's {old_features} "
         f"features (read them from the old predictor's cls_score.in_features)")
     assert mask.mask_fcn_logits.out_channels == 6, (
         f"the mask predictor needs one mask per class: 6 output channels; got "
         f"{_describe_predictors(model)}")
-    assert mask.conv5_mask.in_channels == old_mask.conv5_mask.in_channels, (
+    assert mask.conv5_mask.in_channels == old_channels, (
         f"the new mask predictor must take the mask head's "
-        f"{old_mask.conv5_mask.in_channels} channels (old conv5_mask.in_channels)")
+        f"{old_channels} channels (old conv5_mask.in_channels)")
     after = model.backbone.state_dict()
     assert all(torch.equal(backbone_before[k], after[k]) for k in backbone_before), (
         "the backbone changed: the recipe keeps every pretrained weight except the predictors")
@@ -370,8 +390,11 @@ def check_to_coco_results(fn) -> None:
     strict = fn(outputs, ids, score_threshold=0.5, mask_threshold=0.8)
     assert len(strict) == 2, (f"with score_threshold=0.5 two detections are left (score 0.9 in "
                               f"two images), got {len(strict)}: use the score_threshold argument")
-    decoded = mask_utils.decode({"size": strict[0]["segmentation"]["size"],
-                                 "counts": str(strict[0]["segmentation"]["counts"]).encode()})
+    first = next((r for r in strict if r.get("image_id") == ids[0]), None)
+    assert first is not None, (f"with score_threshold=0.5 image {ids[0]} keeps its detection of "
+                               f"score 0.9; no result has that image_id")
+    decoded = mask_utils.decode({"size": first["segmentation"]["size"],
+                                 "counts": str(first["segmentation"]["counts"]).encode()})
     assert decoded.sum() == int((outputs[0]["masks"][0, 0] > 0.8).sum()), (
         "binarise the soft masks with the mask_threshold argument")
     _ok("to_coco_results")

@@ -5,7 +5,7 @@
 * :func:`download_coco_subset`: the COCO 2017 instance annotations (about 240 MB), then only
   the val2017 images of a few categories -> ``<root>/coco``; category ids are renumbered 1..K
   in the subset's JSON so that they are the model's label ids (the original id is kept as
-  ``coco_id``).
+  ``coco_id``). :func:`coco_subset` finds it once downloaded, without downloading.
 * :func:`download_coco_panoptic`: the COCO 2017 panoptic annotations (about 820 MB) for val2017.
 
 Everything is resumable, checksum-verified where a checksum exists, and atomic.
@@ -95,6 +95,19 @@ def instances_val2017(root: Path | str, progress: bool = True) -> Path:
     return path
 
 
+def _subset_split(root: Path) -> CocoSplit:
+    coco_dir = root / "coco"
+    return CocoSplit(images=coco_dir / "val2017",
+                     instances=coco_dir / "annotations" / "instances_val2017_subset.json")
+
+
+def coco_subset(root: Path | str) -> CocoSplit | None:
+    """The COCO subset that :func:`download_coco_subset` wrote under ``root``, or None (never
+    downloads). Its categories are numbered 1..K (the original id is each one's ``coco_id``)."""
+    split = _subset_split(Path(root))
+    return split if split.instances.is_file() and split.images.is_dir() else None
+
+
 def download_coco_subset(root: Path | str, categories: tuple[str, ...] | None = None,
                          per_category: int | None = None, progress: bool = True) -> CocoSplit:
     """A COCO val2017 subset: the first ``per_category`` images (by id) of each category."""
@@ -103,9 +116,8 @@ def download_coco_subset(root: Path | str, categories: tuple[str, ...] | None = 
     root = Path(root)
     categories = categories or sources.COCO_SUBSET_CATEGORIES
     per_category = per_category or sources.COCO_SUBSET_IMAGES_PER_CATEGORY
-    coco_dir = root / "coco"
-    subset_path = coco_dir / "annotations" / "instances_val2017_subset.json"
-    split = CocoSplit(images=coco_dir / "val2017", instances=subset_path)
+    split = _subset_split(root)
+    subset_path = split.instances
     wanted = {"categories": list(categories), "per_category": per_category}
     if subset_path.is_file() and json.loads(subset_path.read_text()).get("info", {}).get("subset") == wanted:
         return split
