@@ -107,3 +107,95 @@ def test_a_right_answer_that_warns_is_not_failed_by_the_check(m):
         warnings.simplefilter("always")
         checks.check_iou_per_class(warning_iou)
     assert caught == []  # in a test cell a warning would reach stderr: nbgrader gives zero
+
+
+def _same_kind(numpy_fn):
+    """A NumPy confusion-matrix function that returns a tensor for tensors (as the spec asks)."""
+
+    def fn(p, t, k, ignore_index=255):
+        out = numpy_fn(np.asarray(p).reshape(-1), np.asarray(t).reshape(-1), k, ignore_index)
+        return torch.from_numpy(out) if isinstance(p, torch.Tensor) else out
+
+    return fn
+
+
+def test_confusion_hints_for_ignore_index_minlength_and_uint8(m):
+    """Answers that passed the old self-check but lost points (or crashed before its hint)."""
+    cm = m["confusion_matrix"]
+
+    @_same_kind
+    def hard_coded_void(p, t, k, ignore_index):  # torchvision's `target < num_classes` idiom
+        p, t = p.astype(np.int64), t.astype(np.int64)
+        keep = (t >= 0) & (t < k)
+        return np.bincount(t[keep] * k + p[keep], minlength=k * k).reshape(k, k)
+
+    with pytest.raises(AssertionError, match="ignore_index can be any value"):
+        checks.check_confusion_matrix(hard_coded_void)
+
+    @_same_kind
+    def no_minlength(p, t, k, ignore_index):  # ValueError in reshape when classes are absent
+        p, t = p.astype(np.int64), t.astype(np.int64)
+        keep = t != ignore_index
+        return np.bincount(t[keep] * k + p[keep]).reshape(k, k)
+
+    with pytest.raises(AssertionError, match="minlength=num_classes"):
+        checks.check_confusion_matrix(no_minlength)
+
+    @_same_kind
+    def no_cast(p, t, k, ignore_index):  # uint8 maps wrap around at t * k
+        keep = t != ignore_index
+        return np.bincount(t[keep] * k + p[keep], minlength=k * k).reshape(k, k)
+
+    with pytest.raises(AssertionError, match="cast both maps to int64"):
+        checks.check_confusion_matrix(no_cast)
+
+    def no_cast_torch(p, t, k, ignore_index=255):  # right for NumPy, wraps around for torch uint8
+        if not isinstance(p, torch.Tensor):
+            return cm(p, t, k, ignore_index)
+        p, t = p.reshape(-1), t.reshape(-1)
+        keep = t != ignore_index
+        return torch.bincount(t[keep] * k + p[keep], minlength=k * k).reshape(k, k)
+
+    with pytest.raises(AssertionError, match="uint8 torch maps.*int64"):
+        checks.check_confusion_matrix(no_cast_torch)
+    for make in (np.asarray, torch.as_tensor):
+        got = cm(make(np.array([20, 3], dtype=np.uint8)), make(np.array([20, 20], dtype=np.uint8)), 21)
+        assert int(got[20, 20]) == 1 and int(got[20, 3]) == 1
+
+
+def test_float32_metrics_get_the_float64_hint(m):
+    def torch_accuracy(conf):
+        c = torch.as_tensor(conf)
+        return float(c.diag().sum() / c.sum())  # int64 / int64 -> float32
+
+    def torch_iou(conf):
+        c = torch.as_tensor(conf)
+        tp, union = c.diag(), c.sum(0) + c.sum(1) - c.diag()
+        iou = torch.where(union > 0, tp / union.clamp(min=1), torch.nan)
+        return iou if isinstance(conf, torch.Tensor) else iou.numpy()
+
+    def torch_iou_cast_late(conf):  # float64 dtype, float32 values
+        iou = torch_iou(torch.as_tensor(conf)).double()
+        return iou if isinstance(conf, torch.Tensor) else iou.numpy()
+
+    def float32_miou(conf):
+        return float(np.nanmean(torch_iou(torch.as_tensor(conf)).numpy()))
+
+    with pytest.raises(AssertionError, match="float32 precision"):
+        checks.check_pixel_accuracy(torch_accuracy)
+    with pytest.raises(AssertionError, match="float64"):
+        checks.check_iou_per_class(torch_iou)
+    with pytest.raises(AssertionError, match="float32 precision"):
+        checks.check_iou_per_class(torch_iou_cast_late)
+    with pytest.raises(AssertionError, match="float32 precision"):
+        checks.check_mean_iou(float32_miou)
+    with pytest.raises(AssertionError, match="diagonal sum over total"):  # a wrong formula: no dtype hint
+        checks.check_pixel_accuracy(lambda c: float(np.asarray(c).diagonal().sum() / np.asarray(c).size))
+
+
+def test_not_implemented_stub_gets_a_hint():
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    with pytest.raises(AssertionError, match="replace the `raise`"):
+        checks.check_confusion_matrix(stub)

@@ -76,8 +76,18 @@ def test_self_checks_catch_wrong_blocks(ns):
         checks.check_double_conv(ReluBeforeNorm)
     with pytest.raises(AssertionError, match="skip first"):
         checks.check_up(SwappedUp)
-    with pytest.raises((AssertionError, RuntimeError)):
+    with pytest.raises(AssertionError, match="11x13.*pad the upsampled tensor"):
         checks.check_up(NoPadUp)
+
+    class NoPadUNet(ns["UNet"]):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            unpadded = type("Up", (NoPadUp,), {})  # the checks find the blocks by class name
+            self.ups = nn.ModuleList(unpadded(u.up.in_channels, u.conv.block[0].out_channels)
+                                     for u in self.ups)
+
+    with pytest.raises(AssertionError, match=r"\(2, 3, 37, 53\) failed.*pad \(or interpolate\)"):
+        checks.check_unet(NoPadUNet)
 
     class Stub(nn.Module):
         def __init__(self, *args, **kwargs):
@@ -103,7 +113,8 @@ def test_evaluator_takes_the_confusion_function_as_a_parameter(ns, shapes):
     assert conf.shape == (7, 7) and (conf[:, [0, 1, 2, 3, 5, 6]] == 0).all()
     labelled = sum(int((y != 255).sum()) for _, y in val)
     assert conf.sum() == labelled and math.isfinite(loss)
-    evaluate = segmentation_evaluator(ns["confusion_matrix"], {"miou": ns["mean_iou"]}, 7)
+    evaluate = segmentation_evaluator(ns["confusion_matrix"], {"miou": ns["mean_iou"]}, 7,
+                                      progress=False)
     result = evaluate(Constant(), val)
     assert set(result) == {"loss", "miou"}
     union = conf.sum(0) + conf.sum(1) - conf.diagonal()
@@ -121,7 +132,8 @@ def test_full_mode_code_path_runs_a_step(ns, shapes, tmp_path, monkeypatch):
                                       num_workers=min(2, full["num_workers"]))
     num_classes = len(VOC_CLASSES)
     unet = ns["UNet"](3, num_classes, base_channels=full["base_channels"], depth=4)
-    evaluate = segmentation_evaluator(ns["confusion_matrix"], {"miou": ns["mean_iou"]}, num_classes)
+    evaluate = segmentation_evaluator(ns["confusion_matrix"], {"miou": ns["mean_iou"]}, num_classes,
+                                      progress=False)
     config = {k: full[k] for k in ("lr", "optimizer", "schedule", "weight_decay")}
     ckpt = tmp_path / "checkpoints" / "02_unet_voc.pt"
     history = fit_segmentation(unet, train, val, epochs=1, evaluate_fn=evaluate, checkpoint=ckpt,
@@ -181,3 +193,65 @@ def test_browser_draws_a_static_figure_or_builds_widgets(shapes):
     sliders = [w for w in box.children[0].children]
     assert [s.description for s in sliders] == ["sample", "opacity"] and sliders[0].max == 2
     plt.close("all")
+
+
+def _cell(grade_id: str = "", cell_id: str = "") -> str:
+    import nbformat
+
+    from tests.nb02_solution import NOTEBOOK
+
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.get("id") == cell_id or (grade_id and cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id):
+            return cell.source
+    raise LookupError(grade_id or cell_id)
+
+
+def test_unet_hidden_test_accepts_extra_keywords_but_not_wrong_defaults(ns, capsys):
+    source = _cell("nb02-unet-test")
+    base = ns["UNet"]
+
+    class UNetWithOption(base):  # e.g. milesial's Pytorch-UNet adds `bilinear`
+        def __init__(self, in_channels=3, num_classes=21, base_channels=64, depth=4, bilinear=False):
+            super().__init__(in_channels, num_classes, base_channels, depth)
+
+    class ShallowByDefault(base):
+        def __init__(self, in_channels=3, num_classes=21, base_channels=64, depth=3):
+            super().__init__(in_channels, num_classes, base_channels, depth)
+
+    for cls, ok in ((base, True), (UNetWithOption, True), (ShallowByDefault, False)):
+        namespace = {**ns, "UNet": cls}
+        if ok:
+            exec(source, namespace)
+        else:
+            with pytest.raises(AssertionError):
+                exec(source, namespace)
+    assert capsys.readouterr().err == ""
+
+
+def test_failed_voc_download_falls_back_to_shapes_with_the_smoke_budget(shapes, monkeypatch, capsys):
+    from labutils.data import real
+    from labutils.data.classes import class_names
+    from labutils.data.download import DownloadError
+    from labutils.modes import budget
+
+    def offline(root, **kwargs):
+        raise DownloadError("cannot reach the VOC server (offline?)")
+
+    monkeypatch.setattr(real, "download_voc", offline)
+    lab = type("Lab", (), {"data_root": shapes.voc_root.parent})()
+    namespace = {"budget": budget(STEM, "full"), "lab": lab, "shapes": shapes,
+                 "class_names": class_names, "VOC_CLASSES": VOC_CLASSES}
+    exec(_cell(cell_id="2978001d"), namespace)
+    assert namespace["DATASET"] == "shapes" and namespace["voc_root"] == shapes.voc_root
+    assert namespace["budget"] == budget(STEM, "smoke")
+    out = capsys.readouterr().out
+    assert "cannot reach the VOC server" in out and "smoke mode's budget" in out
+
+
+def test_validation_pass_has_a_progress_bar_that_can_be_turned_off(ns, shapes, capsys):
+    _, val = segmentation_loaders(shapes.voc_root, (32, 40), 2, val_images=4)
+    net = ns["UNet"](3, 7, base_channels=4, depth=1)
+    accumulate_confusion(net, val, ns["confusion_matrix"], 7, progress=False)
+    assert capsys.readouterr().err == ""
+    accumulate_confusion(net, val, ns["confusion_matrix"], 7)
+    assert "validation" in capsys.readouterr().err

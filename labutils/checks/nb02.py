@@ -182,11 +182,15 @@ def check_up(Up) -> None:
         _fail("Concatenate the skip first: torch.cat([skip, upsampled], dim=1).")
     _close(out, want, "Up", "Upsample x, concatenate [skip, upsampled] on dim 1, then DoubleConv.")
     skip = torch.randn(2, 8, 11, 13)
-    with torch.no_grad():
-        out = up(x, skip)
-    _shape(out, (2, 8, 11, 13), "Up(16, 8)(x (2, 16, 5, 6), skip (2, 8, 11, 13))",
-           "When the skip is one pixel larger (odd sides), pad the upsampled tensor (F.pad) or "
-           "interpolate it to the skip's height and width before concatenating.")
+    odd_hint = ("When the skip is one pixel larger (odd sides), pad the upsampled tensor (F.pad) or "
+                "interpolate it to the skip's height and width before concatenating.")
+    try:
+        with torch.no_grad():
+            out = up(x, skip)
+    except RuntimeError as err:
+        _fail(f"Up(16, 8)(x (2, 16, 5, 6), skip (2, 8, 11, 13)) failed: the upsampled x is 10x12, "
+              f"the skip 11x13 ({err}). {odd_hint}")
+    _shape(out, (2, 8, 11, 13), "Up(16, 8)(x (2, 16, 5, 6), skip (2, 8, 11, 13))", odd_hint)
     print("Up looks right: 2x2 transpose conv stride 2, [skip, up] concatenated, odd sides padded.")
 
 
@@ -219,12 +223,16 @@ def check_unet(UNet) -> None:
     if not heads or heads[-1].kernel_size != (1, 1):
         _fail("End with a 1x1 nn.Conv2d(base_channels, num_classes) that gives the class scores.")
     net.eval()
+    size_hint = ("The output keeps the input's height and width. For sides that are not a multiple "
+                 "of 2**depth, pad (or interpolate) each upsampled tensor to its skip's size in Up.")
     for shape in ((1, 3, 64, 80), (2, 3, 37, 53)):
-        with torch.no_grad():
-            out = net(torch.randn(*shape))
-        _shape(out, (shape[0], 7, *shape[2:]), f"UNet(3, 7, 8, depth=3) on {shape}",
-               "The output keeps the input's height and width. For sides that are not a multiple "
-               "of 2**depth, pad (or interpolate) each upsampled tensor to its skip's size in Up.")
+        try:
+            with torch.no_grad():
+                out = net(torch.randn(*shape))
+        except RuntimeError as err:
+            _fail(f"UNet(3, 7, 8, depth=3) on {shape} failed: {err}. {size_hint} Each Up takes the "
+                  "skip of its own resolution, the deepest first.")
+        _shape(out, (shape[0], 7, *shape[2:]), f"UNet(3, 7, 8, depth=3) on {shape}", size_hint)
     got = sum(p.numel() for p in net.parameters())
     want = unet_parameter_count(3, 7, 8, 3)
     if got != want:
@@ -246,6 +254,16 @@ def _as_numpy(x, what: str) -> np.ndarray:
           "(the same kind as the input).")
 
 
+def _call(fn, args: tuple, kwargs: dict, what: str, hint: str = ""):
+    """``fn(*args, **kwargs)``; an error inside the student's code becomes a hint naming the call."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        _fail(f"{fn.__name__} raised NotImplementedError: replace the `raise` with your code.")
+    except (ValueError, RuntimeError, IndexError, TypeError) as err:
+        _fail(f"{what} raised {type(err).__name__}: {err}. {hint}".strip())
+
+
 def _float(x, what: str) -> float:
     if type(x) is not float:  # np.float64 subclasses float, but the lab returns plain floats
         _fail(f"{what} returned {type(x).__name__}; return a Python float (wrap it: float(...)).")
@@ -258,7 +276,8 @@ def check_confusion_matrix(confusion_matrix) -> None:
     pred = np.array([[0, 1, 1], [2, 2, 0]])
     target = np.array([[0, 1, 2], [2, 255, 1]])
     want = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1]])
-    got = confusion_matrix(pred, target, 3, ignore_index=255)
+    got = _call(confusion_matrix, (pred, target, 3), {"ignore_index": 255},
+                "confusion_matrix(pred, target, 3, ignore_index=255) on (2, 3) NumPy maps")
     if not isinstance(got, np.ndarray):
         _fail(f"NumPy inputs gave a {type(got).__name__}: return a NumPy array for NumPy inputs.")
     if got.shape != (3, 3):
@@ -281,22 +300,61 @@ def check_confusion_matrix(confusion_matrix) -> None:
     target[rng.random(target.shape) < 0.2] = 255
     keep = target != 255
     want, _, _ = np.histogram2d(target[keep], pred[keep], bins=k, range=[[0, k], [0, k]])
-    got = confusion_matrix(pred, target, k)
+    got = _call(confusion_matrix, (pred, target, k), {},
+                "confusion_matrix(pred, target, 5) on (2, 9, 11) NumPy maps (ignore_index left out)",
+                "Flatten all pixels (reshape(-1)); ignore_index defaults to 255.")
     if not (_as_numpy(got, "confusion_matrix") == want).all():
         _fail("A batch of (2, 9, 11) random maps with 5 classes (void 255 sprinkled) disagrees with "
               "np.histogram2d: flatten all pixels, and make ignore_index=255 the default.")
-    got = confusion_matrix(torch.from_numpy(pred), torch.from_numpy(target), k, ignore_index=255)
+    got = _call(confusion_matrix, (torch.from_numpy(pred), torch.from_numpy(target), k),
+                {"ignore_index": 255}, "confusion_matrix on torch tensors",
+                "Use torch functions on tensors (torch.bincount, .reshape, .long()).")
     if not isinstance(got, torch.Tensor):
         _fail(f"torch inputs gave a {type(got).__name__}: return a torch tensor for torch inputs "
               "(torch.bincount works like np.bincount).")
     if not (got.cpu().numpy() == want).all():
         _fail("torch inputs give a different matrix from NumPy inputs.")
-    got = confusion_matrix(np.array([1, 1]), np.array([1, 1]), 4)
+    minlength = ("With classes 0, 2, 3 absent the matrix must still be (4, 4), but bincount "
+                 "returns only as many counts as the largest index + 1: use "
+                 "minlength=num_classes**2 in bincount.")
+    got = _call(confusion_matrix, (np.array([1, 1]), np.array([1, 1]), 4), {},
+                "confusion_matrix(np.array([1, 1]), np.array([1, 1]), 4)", minlength)
     if _as_numpy(got, "confusion_matrix").shape != (4, 4):
-        _fail("With classes 0, 2, 3 absent the matrix must still be (4, 4): "
-              "use minlength=num_classes**2 in bincount.")
+        _fail(minlength)
+    got = _call(confusion_matrix, (np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1]), 3),
+                {"ignore_index": 2}, "confusion_matrix(..., 3, ignore_index=2)")
+    want = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0]])
+    if not (_as_numpy(got, "confusion_matrix") == want).all():
+        _fail(f"pred=[0, 1, 2, 2], target=[0, 1, 2, 1], ignore_index=2:\nexpected\n{want}\n"
+              f"got\n{_as_numpy(got, 'confusion_matrix')}\nignore_index can be any value, even a "
+              "real class id: drop the pixels whose TARGET equals ignore_index, and only those "
+              "(compare with the ignore_index argument, not with 255 or num_classes). "
+              "Predictions of 2 still count.")
+    want = np.zeros((21, 21), dtype=np.int64)
+    want[20, 20], want[20, 3] = 1, 1
+    for kind, make in (("NumPy", np.asarray), ("torch", torch.as_tensor)):
+        pred = make(np.array([[20, 3, 7]], dtype=np.uint8))
+        target = make(np.array([[20, 20, 255]], dtype=np.uint8))
+        got = _call(confusion_matrix, (pred, target, 21), {},
+                    f"confusion_matrix on uint8 {kind} maps (as read from a PNG)")
+        if not (_as_numpy(got, "confusion_matrix") == want).all():
+            _fail(f"uint8 {kind} maps with 21 classes (as read from a VOC PNG), pred=[[20, 3, 7]], "
+                  "target=[[20, 20, 255]]: expected conf[20, 20] = conf[20, 3] = 1, got "
+                  f"conf[20, 20] = {_as_numpy(got, 'confusion_matrix')[20, 20]}. target * num_classes "
+                  "overflows uint8 (20 * 21 = 420 wraps around to 164): cast both maps to int64 "
+                  "first (.astype(np.int64) / .long()).")
     print("confusion_matrix looks right: rows true, columns predicted, void dropped, "
           "NumPy and torch.")
+
+
+def _precise(got: float, want: float, what: str) -> None:
+    """``got`` within 1e-9 of ``want`` (as the tests require); a float32-sized error gets its own hint."""
+    if abs(got - want) < 1e-9:
+        return
+    if abs(got - want) < 1e-5 * max(1.0, abs(want)):
+        _fail(f"{what}: expected {want!r}, got {got!r}. Right formula, but float32 precision: "
+              "torch's int / int gives float32. Convert to float64 (.double()) before dividing.")
+    _fail(f"{what}: expected {want!r}, got {got!r}.")
 
 
 def _conf(rows) -> np.ndarray:
@@ -308,11 +366,11 @@ def check_pixel_accuracy(pixel_accuracy) -> None:
     """Correct pixels (the diagonal) over all counted pixels, as a Python float."""
     conf = _conf([[3, 1, 0], [2, 4, 0], [0, 0, 0]])
     got = _float(pixel_accuracy(conf), "pixel_accuracy")
-    if not math.isclose(got, 0.7, abs_tol=1e-9):
+    if not math.isclose(got, 0.7, abs_tol=1e-5):
         _fail(f"conf={conf.tolist()}: expected 7 / 10 = 0.7 (diagonal sum over total), got {got}.")
+    _precise(got, 0.7, "pixel_accuracy on a NumPy array")
     got = _float(pixel_accuracy(torch.from_numpy(conf)), "pixel_accuracy on a tensor")
-    if not math.isclose(got, 0.7, abs_tol=1e-9):
-        _fail(f"a torch tensor input gave {got}, expected 0.7.")
+    _precise(got, 0.7, "pixel_accuracy on a torch tensor")
     print("pixel_accuracy looks right.")
 
 
@@ -329,15 +387,23 @@ def check_iou_per_class(iou_per_class) -> None:
     if not np.isnan(got[2]):
         _fail(f"class 2 has no pixel in the target nor the prediction: its IoU is undefined and "
               f"must be NaN (got {got[2]}). A 0 would wrongly pull the mean down.")
-    if not np.allclose(got[:2], want[:2]):
+    if not np.allclose(got[:2], want[:2], rtol=0, atol=1e-5):
         _fail(f"conf={conf.tolist()}: expected IoU [0.5, 0.5714, nan], got {got.tolist()}.\n"
               "IoU_k = TP / (TP + FP + FN) with TP = conf[k, k], FP = column sum - TP "
               "(predicted k, wrong), FN = row sum - TP (true k, missed).")
+    if got.dtype != np.float64:
+        _fail(f"dtype {got.dtype}: compute in float64, not float32 (the tests compare to 1e-9).")
+    for k in range(2):
+        _precise(float(got[k]), float(want[k]), f"IoU of class {k} (NumPy input)")
     got = iou_per_class(torch.from_numpy(conf))
     if not isinstance(got, torch.Tensor):
         _fail(f"a torch tensor input gave a {type(got).__name__}: return a tensor for a tensor.")
-    if not got.is_floating_point() or not np.allclose(got.cpu().numpy()[:2], want[:2]):
-        _fail("a torch tensor input gives different (or integer) values: compute in floating point.")
+    if got.dtype != torch.float64:
+        _fail(f"a torch tensor input gave dtype {got.dtype}: compute in float64 (.double() before "
+              "dividing; torch's int / int gives float32, which cannot count more than 2**24 pixels "
+              "exactly).")
+    if not np.allclose(got.cpu().numpy()[:2], want[:2], rtol=0, atol=1e-9):
+        _fail(f"a torch tensor input gave {got.tolist()}, expected [0.5, 0.5714, nan].")
     print("iou_per_class looks right (NaN for absent classes).")
 
 
@@ -351,9 +417,9 @@ def check_mean_iou(mean_iou) -> None:
         _fail("mean_iou is NaN: skip the NaN classes (np.nanmean).")
     if math.isclose(got, (3 / 6 + 4 / 7) / 3, abs_tol=1e-9):
         _fail("You averaged over all 3 classes, counting the absent one as 0: use np.nanmean.")
-    if not math.isclose(got, want, abs_tol=1e-9):
+    if not math.isclose(got, want, abs_tol=1e-5):
         _fail(f"conf={conf.tolist()}: expected (0.5 + 0.5714) / 2 = {want:.4f}, got {got}.")
+    _precise(got, want, "mean_iou on a NumPy array")
     got = _float(mean_iou(torch.from_numpy(conf)), "mean_iou on a tensor")
-    if not math.isclose(got, want, abs_tol=1e-9):
-        _fail(f"a torch tensor input gave {got}, expected {want:.4f}.")
+    _precise(got, want, "mean_iou on a torch tensor")
     print("mean_iou looks right.")

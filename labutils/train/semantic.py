@@ -2,7 +2,7 @@
 
 * :func:`fit_segmentation`: epochs of pixel-wise cross-entropy (void pixels ignored), AdamW or
   SGD, a per-step learning-rate schedule, mixed precision on a GPU, one tqdm bar, a validation
-  pass after every epoch through ``evaluate_fn`` and a checkpoint.
+  pass (with its own transient bar) after every epoch through ``evaluate_fn`` and a checkpoint.
 * :func:`accumulate_confusion` / :func:`segmentation_evaluator`: a confusion matrix summed over a
   loader and named metrics computed from it. The confusion-matrix and metric functions are
   parameters: the notebooks pass the ones their students wrote.
@@ -96,9 +96,10 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device | str =
 @torch.no_grad()
 def accumulate_confusion(model: nn.Module, loader: DataLoader, confusion_fn: ConfusionFn,
                          num_classes: int, *, device: torch.device | str = "cpu",
-                         amp: bool = False, ignore_index: int = VOID) -> tuple[np.ndarray, float]:
+                         amp: bool = False, ignore_index: int = VOID,
+                         progress: bool = True) -> tuple[np.ndarray, float]:
     """The confusion matrix summed over ``loader`` (an ``(K, K)`` int64 array, rows true) and the
-    mean cross-entropy per labelled pixel.
+    mean cross-entropy per labelled pixel; a transient tqdm bar unless ``progress`` is false.
 
     ``confusion_fn(pred, target, num_classes, ignore_index=...)`` gets ``(N, H, W)`` tensors on
     ``device`` and may return a tensor or an array.
@@ -108,7 +109,7 @@ def accumulate_confusion(model: nn.Module, loader: DataLoader, confusion_fn: Con
     model.eval()
     total = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     loss_sum, pixels = 0.0, 0
-    for images, targets in loader:
+    for images, targets in tqdm(loader, desc="validation", leave=False, disable=not progress):
         images, targets = images.to(device), targets.to(device)
         with autocast(device, amp):
             logits = model(images)
@@ -126,13 +127,15 @@ def accumulate_confusion(model: nn.Module, loader: DataLoader, confusion_fn: Con
 
 def segmentation_evaluator(confusion_fn: ConfusionFn, metrics: Mapping[str, Callable[..., float]],
                            num_classes: int, *, device: torch.device | str = "cpu",
-                           amp: bool = False, ignore_index: int = VOID) -> EvaluateFn:
+                           amp: bool = False, ignore_index: int = VOID,
+                           progress: bool = True) -> EvaluateFn:
     """An ``evaluate_fn(model, loader) -> {"loss": ..., <name>: metric(confusion), ...}`` for
-    :func:`fit_segmentation`, built from the given confusion-matrix and metric functions."""
+    :func:`fit_segmentation`, built from the given confusion-matrix and metric functions (with a
+    validation progress bar unless ``progress`` is false)."""
 
     def evaluate(model: nn.Module, loader: DataLoader) -> dict[str, float]:
         conf, loss = accumulate_confusion(model, loader, confusion_fn, num_classes, device=device,
-                                          amp=amp, ignore_index=ignore_index)
+                                          amp=amp, ignore_index=ignore_index, progress=progress)
         return {"loss": loss, **{name: float(fn(conf)) for name, fn in metrics.items()}}
 
     return evaluate
