@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 from PIL import Image
 
 from labutils.data import real
+from labutils.session import Lab
 from tests.conftest import REPO
 
 NOTEBOOK = REPO / "solutions" / "03_mask_rcnn_coco.ipynb"
@@ -75,8 +75,8 @@ def test_notebook_full_mode_fine_tunes_on_the_subset(tmp_path, offline):
     budget = {"dataset": "coco", "image_size": (64, 80), "minutes": 1.0, "max_steps": 1,
               "batch_size": 2, "val_images": 1, "lr": 1e-3, "workers": 0, "threads": None,
               "gallery": 1}
-    lab = SimpleNamespace(mode="full", budget=budget, data_root=tmp_path, seed=0,
-                          device=torch.device("cpu"), amp=False)
+    lab = Lab(notebook="03_mask_rcnn_coco", mode="full", reason="test", device=torch.device("cpu"),
+              data_root=tmp_path, seed=0, colab=False, budget=budget)
     from torchvision.models.detection import maskrcnn_resnet50_fpn
 
     ns = {"lab": lab, "pretrained": None,  # as offline: no weights (section 4 is left out)
