@@ -111,3 +111,60 @@ def test_snapshot_copies_a_folder(tmp_path):
     root, _ = snapshot(src, tmp_path / "inbox")
     (root / "alice" / "02_unet_pascal_voc.ipynb").write_text("changed")
     assert (src / "alice" / "02_unet_pascal_voc.ipynb").read_text() == "{}"
+
+
+def test_a_folder_names_the_student_of_an_unhelpfully_named_file(tmp_path):
+    root = tmp_path / "in"
+    _touch(root / "frank" / "lab.ipynb", "02_unet_pascal_voc inside")
+    found = collect(root, NBS, _by_content)
+    assert found.placed["frank"]["02_unet_pascal_voc"].how == "content"
+    assert set(found.placed) == {"frank"}
+
+
+def test_a_flat_file_without_notebook_or_lms_name_is_not_guessed(tmp_path):
+    root = tmp_path / "in"
+    _touch(root / "alice_02_unet_pascal_voc.ipynb")
+    _touch(root / "my homework FINAL.ipynb", "03_mask_rcnn_coco inside")
+    _touch(root / "dave_44444_55555_my homework FINAL.ipynb", "03_mask_rcnn_coco inside")
+    found = collect(root, NBS, _by_content)
+    assert set(found.placed) == {"alice", "dave"}
+    assert [u.rel for u in found.unplaced] == ["my homework FINAL.ipynb"]
+    assert "cannot tell whose" in found.unplaced[0].reason
+
+
+def test_namesakes_with_different_lms_ids_are_kept_apart(tmp_path):
+    root = tmp_path / "in"
+    _touch(root / "smithjohn_111_901_02_unet_pascal_voc.ipynb", mtime=1_700_000_000)
+    _touch(root / "smithjohn_222_902_02_unet_pascal_voc.ipynb", mtime=1_700_000_500)
+    _touch(root / "smithjohn_222_903_03_mask_rcnn_coco.ipynb")
+    _touch(root / "alice_5_6_02_unet_pascal_voc.ipynb")
+    _touch(root / "alice_5_7_02_unet_pascal_voc (1).ipynb")  # one user resubmitting: one student
+    found = collect(root, NBS, _by_content)
+    assert set(found.placed) == {"smithjohn_111", "smithjohn_222", "alice"}
+    assert set(found.placed["smithjohn_222"]) == set(NBS)
+    assert found.students == {"smithjohn_111", "smithjohn_222", "alice"}
+    assert [u.rel for u in found.unplaced] == ["alice_5_6_02_unet_pascal_voc.ipynb"]
+
+
+def _clear_utf8_flags(zip_path: Path) -> None:
+    """Rewrite a zip as Info-ZIP and some LMSs write it: UTF-8 names without the UTF-8 flag."""
+    data = bytearray(zip_path.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flag_at + 1] &= 0xF7  # bit 11 of the little-endian flag word
+            at = data.find(signature, at + 4)
+    zip_path.write_bytes(bytes(data))
+
+
+def test_utf8_names_in_a_zip_without_the_utf8_flag(tmp_path):
+    lms = tmp_path / "lms.zip"
+    with zipfile.ZipFile(lms, "w") as zf:
+        zf.writestr("José Núñez/02_unet_pascal_voc.ipynb", "{}")
+        zf.writestr("bob/02_unet_pascal_voc.ipynb", "{}")
+    _clear_utf8_flags(lms)
+    assert zipfile.ZipFile(lms).namelist()[0].startswith("Jos\u251c")  # what zipfile alone reads
+    root, _ = snapshot(lms, tmp_path / "inbox")
+    assert (root / "José Núñez" / "02_unet_pascal_voc.ipynb").is_file()
+    found = collect(root, NBS, _by_content)
+    assert set(found.placed) == {"Jose_Nunez", "bob"}

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import time
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ from pathlib import Path, PurePosixPath
 JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 JUNK_DIRS = {"__MACOSX", ".ipynb_checkpoints", ".git"}
 MAX_ZIP_BYTES = 4 << 30
-MOODLE_RE = re.compile(r"_\d+_assignsubmission_\w*$", re.I)
-CANVAS_RE = re.compile(r"^(?P<student>.+?)(?:_late)?_\d+_\d+(?:_.*)?$", re.I)
+MOODLE_RE = re.compile(r"_(?P<lms_id>\d+)_assignsubmission_\w*$", re.I)
+CANVAS_RE = re.compile(r"^(?P<student>.+?)(?:_late)?_(?P<lms_id>\d+)_\d+(?:_.*)?$", re.I)
 BLACKBOARD_RE = re.compile(r"^(?:.*?_)?(?P<student>[^_]+)_attempt_[\d-]+", re.I)
 COPY_RE = re.compile(r"copy[ _]of[ _]", re.I)
 DUPLICATE_RE = re.compile(r"^[\s_-]*(?:\((?P<a>\d+)\)|-(?P<b>\d+))[\s_-]*$")
@@ -45,6 +46,7 @@ class Placed:
     mtime: float = 0.0
     number: int = 0  # Colab/browser duplicate number: "X (2).ipynb" -> 2
     notes: list[str] = field(default_factory=list)
+    lms_id: str | None = None  # the LMS's user id in the name (Canvas, Moodle), if any
 
 
 @dataclass
@@ -66,8 +68,10 @@ class Collection:
 
 
 def student_id(raw: str) -> str | None:
-    """A folder- and nbgrader-safe student id (``None`` if nothing is left)."""
-    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", raw.strip()).strip("._-")
+    """A folder- and nbgrader-safe student id (``None`` if nothing is left); accents are
+    dropped (José Núñez -> Jose_Nunez)."""
+    ascii_ = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "_", ascii_.strip()).strip("._-")
     return clean or None
 
 
@@ -77,6 +81,17 @@ def _safe_member(name: str) -> PurePosixPath | None:
     if not parts or ".." in parts:
         return None
     return PurePosixPath(*parts)
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name as its author wrote it: zips made without the UTF-8 flag (Info-ZIP,
+    some LMSs) still hold UTF-8 bytes, which :mod:`zipfile` decodes as cp437 (José -> Jos├⌐)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def _extract(archive: Path, dest: Path) -> list[str]:
@@ -90,7 +105,7 @@ def _extract(archive: Path, dest: Path) -> list[str]:
         for info in zf.infolist():
             if info.is_dir():
                 continue
-            member = _safe_member(info.filename)
+            member = _safe_member(_member_name(info))
             if member is None:
                 skipped.append(info.filename)
                 continue
@@ -163,15 +178,23 @@ def duplicate_number(suffix: str) -> int | None:
     return 0 if not suffix.strip(" _-") else None
 
 
-def student_from_name(prefix: str, suffix: str) -> str | None:
-    """The student a flat file name carries (LMS conventions first, then the bare prefix)."""
+def lms_id(name: str) -> str | None:
+    """The LMS user id in a Canvas file name or a Moodle folder name (``None`` if none)."""
+    m = MOODLE_RE.search(name) or CANVAS_RE.match(COPY_RE.sub("", name).strip(" _-."))
+    return m.group("lms_id") if m else None
+
+
+def student_from_name(prefix: str, suffix: str, lms_only: bool = False) -> str | None:
+    """The student a flat file name carries (LMS conventions first, then the bare prefix;
+    ``lms_only``: only an LMS convention counts, as when the name holds no notebook name and
+    the prefix is just whatever the student called the file)."""
     prefix = COPY_RE.sub("", prefix).strip(" _-.")
     if prefix:
         for regex in (BLACKBOARD_RE, CANVAS_RE):
             m = regex.match(prefix)
             if m:
                 return student_id(m.group("student"))
-        return student_id(prefix)
+        return None if lms_only else student_id(prefix)
     if suffix and duplicate_number(suffix) is None:
         return student_id(re.sub(r"\s*\(\d+\)$", "", suffix))
     return None
@@ -210,15 +233,15 @@ def collect(root: Path, notebooks: list[str], identify: Callable[[Path], str | N
             if not m or not m.groupdict().get("student"):
                 found.unplaced.append(Unplaced(rel, f"does not match --pattern {pattern!r}"))
                 continue
-            sid, how = student_id(m.group("student")), "pattern"
+            sid, how, owner = student_id(m.group("student")), "pattern", None
             if m.groupdict().get("notebook"):
                 stem_from_name = match_notebook(m.group("notebook"), notebooks)[0]
         elif len(parts) >= 2:
-            sid, how = student_id(MOODLE_RE.sub("", parts[0])), "name"
+            sid, how, owner = student_id(MOODLE_RE.sub("", parts[0])), "name", parts[0]
         else:
-            sid, how = student_from_name(prefix, suffix), "name"
+            sid, how, owner = student_from_name(prefix, suffix, lms_only=stem_from_name is None), "name", prefix
             if sid is None and wrappers:
-                sid = student_id(MOODLE_RE.sub("", wrappers[-1]))
+                sid, owner = student_id(MOODLE_RE.sub("", wrappers[-1])), wrappers[-1]
                 notes.append(f"student taken from the folder name {wrappers[-1]!r}")
         if not sid:
             found.unplaced.append(Unplaced(rel, "cannot tell whose file this is: put each "
@@ -239,7 +262,9 @@ def collect(root: Path, notebooks: list[str], identify: Callable[[Path], str | N
                                   f"name nor its content matches {', '.join(notebooks)})"))
             continue
         candidates.setdefault((sid, notebook), []).append(
-            Placed(path, rel, sid, notebook, how, path.stat().st_mtime, number, notes))
+            Placed(path, rel, sid, notebook, how, path.stat().st_mtime, number, notes,
+                   lms_id(owner) if owner else None))
+    candidates = _split_namesakes(candidates, found)
     for (sid, notebook), files in candidates.items():
         files.sort(key=lambda p: (p.mtime, p.number, p.rel))
         chosen = files[-1]
@@ -251,3 +276,25 @@ def collect(root: Path, notebooks: list[str], identify: Callable[[Path], str | N
                                 f"{PurePosixPath(chosen.rel).name!r}")
         found.placed.setdefault(sid, {})[notebook] = chosen
     return found
+
+
+def _split_namesakes(candidates: dict[tuple[str, str], list[Placed]],
+                     found: Collection) -> dict[tuple[str, str], list[Placed]]:
+    """Two students whose names give the same id but whose LMS user ids differ (two Canvas
+    users called smithjohn) are kept apart as ``<id>_<lms id>``, never merged."""
+    ids: dict[str, set[str]] = {}
+    for (sid, _), files in candidates.items():
+        ids.setdefault(sid, set()).update(f.lms_id for f in files if f.lms_id)
+    out: dict[tuple[str, str], list[Placed]] = {}
+    for (sid, notebook), files in candidates.items():
+        for f in files:
+            if len(ids[sid]) > 1 and f.lms_id:
+                f.student = f"{sid}_{f.lms_id}"
+                f.notes.append(f"{sid!r} is the name of {len(ids[sid])} LMS users: graded as "
+                               f"{f.student!r}")
+            out.setdefault((f.student, notebook), []).append(f)
+    for sid, lms_ids in ids.items():
+        if len(lms_ids) > 1:
+            found.students.discard(sid)
+            found.students.update(f"{sid}_{i}" for i in lms_ids)
+    return out

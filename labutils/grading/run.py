@@ -258,7 +258,8 @@ def grade_student(student: str, placed: dict[str, Placed], lab: LabSpec, master:
                  "auto_max": spec.auto_max, "cells": {}, "notes": [], "flags": []}
         result["notebooks"][stem] = entry
         if stem not in placed:
-            entry["notes"].append("not submitted")
+            if spec.max_score:  # a notebook worth no points (00_setup) missing is no reason
+                entry["notes"].append("not submitted")
             continue
         entry["file"] = placed[stem].rel
         entry["notes"] += placed[stem].notes
