@@ -168,3 +168,21 @@ def test_utf8_names_in_a_zip_without_the_utf8_flag(tmp_path):
     assert (root / "José Núñez" / "02_unet_pascal_voc.ipynb").is_file()
     found = collect(root, NBS, _by_content)
     assert set(found.placed) == {"Jose_Nunez", "bob"}
+
+
+def test_list_shows_the_mapping_and_grades_nothing(tmp_path, capsys):
+    from labutils.grading.__main__ import main
+    from tests.conftest import GRADING_FIXTURE
+
+    subs = tmp_path / "subs"
+    src = GRADING_FIXTURE / "98_grading_fixture.ipynb"
+    _touch(subs / "alice_12_34_Copy of 98_grading_fixture.ipynb", src.read_text())
+    _touch(subs / "frank" / "lab.ipynb", src.read_text())
+    _touch(subs / "notes.txt")
+    out = tmp_path / "out"
+    assert main([str(subs), "--out", str(out), "--solutions", str(GRADING_FIXTURE), "--list"]) == 0
+    text = capsys.readouterr().out
+    assert "alice\n" in text and "98_grading_fixture: alice_12_34_Copy of 98_grading_fixture.ipynb" in text
+    assert "frank\n" in text and "frank/lab.ipynb  (content;" in text
+    assert "notes.txt: not a notebook" in text
+    assert not (out / "grades.csv").exists() and not (out / "students").exists()

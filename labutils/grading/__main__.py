@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--export", action="store_true", help="no grading: rewrite grades.csv and "
                    "the feedback from the gradebook (after manual grading)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--list", action="store_true", help="no grading: print which file is whose "
+                   "copy of which notebook, and every file that would not be graded and why")
     args = p.parse_args(argv)
     if not args.export and args.submissions is None:
         p.error("give the submissions (a folder or a zip), or --export")
@@ -103,6 +105,21 @@ def _safe_grade(student, placed, lab, ws, settings) -> dict:
         return result
 
 
+def mapping(found, students: list[str], stems: list[str]) -> str:
+    """What ``--list`` prints: each student's files per notebook, then the files left out."""
+    lines = []
+    for student in students:
+        lines.append(student)
+        for stem in stems:
+            placed = found.placed.get(student, {}).get(stem)
+            what = f"{placed.rel}  ({placed.how}{'; ' + '; '.join(placed.notes) if placed.notes else ''})" \
+                if placed else "-"
+            lines.append(f"  {stem}: {what}")
+    lines += ["", f"not graded ({len(found.unplaced)}):"] + [f"  {u.rel}: {u.reason}" for u in
+                                                              sorted(found.unplaced, key=lambda u: u.rel)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ws = Workspace(args.out)
@@ -116,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     root, problems = snapshot(args.submissions, ws.inbox)
     found = collect(root, lab.stems, lambda p: validate.identify(p, lab), args.pattern, problems)
     students = sorted(found.students | set(found.placed))
+    if args.list:
+        print(mapping(found, students, lab.stems))
+        return 0
     if args.student:
         unknown = [s for s in args.student if s not in students]
         for s in unknown:
@@ -147,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             bar.set_postfix_str(f"{result['student']}: {result['score']:g}/{result['max']:g}")
             bar.update()
     bar.close()
-    if found.unplaced and not args.quiet:
+    if found.unplaced and not args.quiet and not args.student:
         print(f"{len(found.unplaced)} file(s) not graded: see {ws.out / 'unplaced.csv'}")
     write_outputs(ws, lab.stems, quiet=args.quiet)
     return 0
