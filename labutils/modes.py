@@ -98,8 +98,9 @@ BUDGETS: dict[str, dict[Mode, dict[str, Any]]] = {
         # Part 5 trains two models on Shapes: a light Mask R-CNN (things) for `detector_minutes`
         # or `detector_steps`, whichever comes first, and an smp U-Net (stuff) for
         # `semantic_epochs` at `semantic_size` (stuff regions are large: half resolution is
-        # enough on a CPU). `reuse_checkpoint`: take notebook 02's smp U-Net for Shapes when it
-        # left one (smoke: same encoder and image size as 02's smoke budget). `threads`: torch CPU
+        # enough on a CPU). `reuse_checkpoint`: take notebook 02's smp U-Net and notebook 03's
+        # Mask R-CNN for Shapes when they left them and they fit (smoke: same encoder and image
+        # sizes as 02's and 03's smoke budgets; tests/test_detector_checkpoint.py). `threads`: torch CPU
         # threads while training, via `lab.limit_threads` (one is faster on a busy 2-core machine).
         "smoke": {"dataset": "shapes", "val_images": None,
                   "detector_size": (128, 160), "detector_minutes": 2.5, "detector_steps": 1500,

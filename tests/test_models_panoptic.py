@@ -145,3 +145,16 @@ def test_iou_evaluator_matches_counts_by_hand():
     assert out["iou_c"] == pytest.approx(1 / 2)
     expected = nn.functional.cross_entropy(model.logits, target, ignore_index=VOID)
     assert out["loss"] == pytest.approx(float(expected))
+
+
+def test_load_compatible_checks_expected_settings(tmp_path):
+    trained = _net()
+    torch.nn.init.constant_(trained[0].weight, 0.5)
+    torch.save({"model": trained.state_dict(), "image_size": [8, 10]}, tmp_path / "ck.pt")
+    for expect in ({"image_size": (8, 12)}, {"num_classes": 3}):  # other value, absent entry
+        model = _net()
+        assert load_compatible(model, tmp_path / "ck.pt", expect=expect) is None
+        assert float(model[0].weight.detach().min()) != 0.5
+    model = _net()
+    assert load_compatible(model, tmp_path / "ck.pt", expect={"image_size": (8, 10)}) == {"image_size": [8, 10]}
+    assert float(model[0].weight.detach().min()) == 0.5

@@ -23,13 +23,23 @@ from tqdm.auto import tqdm
 from labutils.data.classes import VOID
 
 
-def load_compatible(model: nn.Module, path: Path | str) -> dict | None:
+def _plain(value: object) -> object:
+    """Tuples as lists, recursively, so that ``(128, 160)`` and ``[128, 160]`` compare equal."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_compatible(model: nn.Module, path: Path | str, *,
+                    expect: Mapping[str, object] | None = None) -> dict | None:
     """Load the weights saved at ``path`` into ``model`` if the file exists and every tensor's
     name and shape match the model's; return the checkpoint's other entries (e.g. ``epoch``,
     ``history``), or ``None`` (model unchanged) when there is nothing compatible to load.
 
     Accepts what :func:`labutils.train.semantic.fit_segmentation` writes
-    (``{"model": state_dict, "epoch", "history"}``) or a bare state dict.
+    (``{"model": state_dict, "epoch", "history"}``) or a bare state dict. ``expect`` names
+    settings that the shapes cannot show (e.g. a Mask R-CNN's ``image_size``): the checkpoint
+    must hold each of them with an equal value, or it is refused.
     """
     path = Path(path)
     if not path.is_file():
@@ -41,6 +51,9 @@ def load_compatible(model: nn.Module, path: Path | str) -> dict | None:
     if not isinstance(saved, dict):
         return None
     state = saved.get("model", saved)
+    if expect and any(key not in saved or _plain(saved[key]) != _plain(value)
+                      for key, value in expect.items()):
+        return None
     own = model.state_dict()
     if not isinstance(state, dict) or state.keys() != own.keys() or any(
             not isinstance(state[k], torch.Tensor) or state[k].shape != own[k].shape for k in own):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from labutils.data.classes import VOID
+from labutils.train.checkpoint import save_atomic
 
 ConfusionFn = Callable[..., object]
 EvaluateFn = Callable[[nn.Module, DataLoader], Mapping[str, float]]
@@ -141,13 +141,6 @@ def segmentation_evaluator(confusion_fn: ConfusionFn, metrics: Mapping[str, Call
     return evaluate
 
 
-def _save_atomic(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def fit_segmentation(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, *,
                      epochs: int, lr: float, evaluate_fn: EvaluateFn,
                      device: torch.device | str = "cpu", amp: bool = False,
@@ -201,7 +194,7 @@ def fit_segmentation(model: nn.Module, train_loader: DataLoader, val_loader: Dat
         bar.set_postfix({"epoch": f"{epoch}/{epochs}", "train_loss": f"{history['train_loss'][-1]:.3f}",
                          **{k: f"{v[-1]:.3f}" for k, v in history.items() if k.startswith("val_")}})
         if checkpoint is not None:
-            _save_atomic({"model": model.state_dict(), "epoch": epoch, "history": history},
+            save_atomic({"model": model.state_dict(), "epoch": epoch, "history": history},
                          Path(checkpoint))
     bar.close()
     return history
