@@ -16,6 +16,7 @@ from pathlib import Path
 
 from labutils.paths import REPO_ROOT
 from labutils.report import REPORT_ENV
+from labutils.widgets import WIDGETS_ENV
 
 SOLUTIONS = REPO_ROOT / "solutions"
 BUILD = REPO_ROOT / "build"
@@ -34,6 +35,7 @@ def run_notebook(path: Path, out_dir: Path, mode: str = "smoke", timeout: int = 
     env_before = dict(os.environ)
     os.environ.update({"LAB_MODE": mode, REPORT_ENV: str(report)})
     os.environ.pop("MPLBACKEND", None)  # the kernel draws inline, so executed copies keep figures
+    os.environ[WIDGETS_ENV] = "0"  # no front end: the static fallbacks (a headless interact can hang)
     os.environ.pop("NBGRADER_EXECUTION", None)
     start = time.perf_counter()
     status, error = "ok", ""

@@ -34,8 +34,11 @@ def test_failure_is_reported_and_the_copy_written(tmp_path, source, status):
 
 def test_ok_notebook_and_its_figures(tmp_path):
     src = _notebook(tmp_path / "nb.ipynb",
-                    "from labutils.report import record\nrecord(miou=0.5, seconds=1.25)")
+                    "from labutils.report import record\nrecord(miou=0.5, seconds=1.25)",
+                    "from labutils.widgets import widgets_supported\nprint(widgets_supported())")
     row = run_notebook(src, tmp_path / "out", timeout=60)
     assert (row["status"], row["figures"]) == ("ok", {"miou": 0.5, "seconds": 1.25})
+    executed = nbformat.read(tmp_path / "out" / "nb.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"].strip() == "False"  # headless: static fallbacks
     table = format_table([row])
     assert "miou" in table.splitlines()[0] and "0.5" in table.splitlines()[2]
