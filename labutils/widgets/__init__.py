@@ -11,8 +11,8 @@ WIDGETS_ENV = "LAB_WIDGETS"
 def widgets_supported() -> bool:
     """True when a notebook front end can draw ipywidgets.
 
-    False while nbgrader executes, in headless runs (matplotlib's Agg backend, as ``make smoke``
-    sets), outside an IPython kernel, without ipywidgets, or when ``LAB_WIDGETS=0``.
+    False while nbgrader executes, with matplotlib's Agg backend, outside an IPython kernel,
+    without ipywidgets, or when ``LAB_WIDGETS=0`` (``make smoke`` sets it: no front end).
     """
     if os.environ.get("NBGRADER_EXECUTION"):
         return False
