@@ -184,6 +184,8 @@ def test_manual_grades_reach_grades_csv(graded):
     assert float(after["total"]) == float(before["total"]) + sum(
         _lab(out).notebooks[s].cells[g].points for s, g in manual)
     assert after["needs_manual"] == "0"
+    assert "needs manual grading" in before["reasons"]
+    assert "needs manual grading" not in after["reasons"]  # the reasons follow the gradebook
     assert "solution" in stdout.getvalue()
 
 

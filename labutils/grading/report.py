@@ -12,9 +12,11 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def reasons(result: dict) -> list[str]:
-    """Why each notebook scored what it did, and what deserves a look."""
+def reasons(result: dict, by_hand: dict[str, dict[str, float]] | None = None) -> list[str]:
+    """Why each notebook scored what it did, and what deserves a look; ``by_hand``
+    (notebook -> grade_id -> score) are the cells a person has since scored in the formgrader."""
     out = []
+    by_hand = by_hand or {}
     for stem, entry in result["notebooks"].items():
         short = stem.split("_", 1)[0]
         for note in entry["notes"]:
@@ -22,6 +24,11 @@ def reasons(result: dict) -> list[str]:
         for gid, why in entry.get("answers", {}).items():
             out.append(f"{short}: {gid} failed ({why})")
         for gid, cell in entry["cells"].items():
+            if gid in by_hand.get(stem, {}):
+                if by_hand[stem][gid] < cell["max"]:
+                    out.append(f"{short}: {gid} {_num(by_hand[stem][gid])}/{_num(cell['max'])} "
+                               "(graded by hand)")
+                continue
             if cell.get("why") and (cell["score"] is None or cell["score"] < cell["max"]):
                 got = "?" if cell["score"] is None else _num(cell["score"])
                 out.append(f"{short}: {gid} {got}/{_num(cell['max'])} ({cell['why']})")
@@ -47,7 +54,8 @@ def rows(results: dict[str, dict], official: dict[str, dict[str, dict]],
             row[stem] = _num(s["score"])
             total, maximum, manual = total + s["score"], maximum + s["max"], manual + s["needs_manual"]
         row.update(total=_num(total), max=_num(maximum), needs_manual=manual,
-                   reasons="; ".join(reasons(result)) or "ok")
+                   reasons="; ".join(reasons(result, {stem: scores.get(stem, {}).get("by_hand", {})
+                                                      for stem in stems})) or "ok")
         table.append(row)
     return table
 

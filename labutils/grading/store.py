@@ -167,8 +167,9 @@ class Workspace:
         return out
 
     def official_scores(self) -> dict[str, dict[str, dict]]:
-        """``{student: {notebook: {score, max, needs_manual}}}`` from the course's gradebook
-        (manual grades included)."""
+        """``{student: {notebook: {score, max, needs_manual, by_hand}}}`` from the course's
+        gradebook (manual grades included; ``by_hand``: grade_id -> score of the cells a person
+        has scored in the formgrader)."""
         from nbgrader.api import Gradebook, MissingEntry
 
         out: dict[str, dict[str, dict]] = {}
@@ -180,6 +181,8 @@ class Workspace:
                     continue
                 out[student.id] = {
                     nb.name: {"score": float(nb.score or 0.0), "max": float(nb.max_score or 0.0),
-                              "needs_manual": sum(bool(g.needs_manual_grade) for g in nb.grades)}
+                              "needs_manual": sum(bool(g.needs_manual_grade) for g in nb.grades),
+                              "by_hand": {g.name: float(g.score or 0.0) for g in nb.grades
+                                          if g.manual_score is not None and not g.needs_manual_grade}}
                     for nb in sub.notebooks}
         return out
